@@ -1,0 +1,383 @@
+//! One connection's permessage-deflate: the encode and decode state
+//! machines of SPEC.md sections 7-8 (the reference's `PerMessageDeflate`).
+//! The two sides share nothing but a memory counter, so a writer thread and
+//! a reader thread may each own one.
+
+use crate::config::CompressSettings;
+use crate::error::{Error, Result};
+use crate::zstream::{Deflater, InflateStatus, Inflater, MemoryCounter};
+
+pub const OP_CONT: u8 = 0;
+pub const OP_TEXT: u8 = 1;
+pub const OP_BINARY: u8 = 2;
+pub const OP_CLOSE: u8 = 8;
+pub const OP_PING: u8 = 9;
+pub const OP_PONG: u8 = 10;
+
+/// The empty stored block that ends every flushed message (RFC 7692 7.2.1).
+const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+/// Buffers above this size are shrunk when a much smaller frame follows.
+const SHRINK_ABOVE: usize = 64 * 1024;
+
+/// What was agreed, seen from the endpoint that owns the extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Agreed {
+    pub remote_no_context_takeover: bool,
+    pub local_no_context_takeover: bool,
+    pub remote_max_window_bits: u8,
+    pub local_max_window_bits: u8,
+}
+
+/// A WebSocket frame as the host's framing layer sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Frame<'a> {
+    pub opcode: u8,
+    pub fin: bool,
+    pub rsv1: bool,
+    pub rsv2: bool,
+    pub rsv3: bool,
+    pub data: &'a [u8],
+}
+
+impl<'a> Frame<'a> {
+    fn with_data<'b>(&self, data: &'b [u8], rsv1: bool) -> Frame<'b> {
+        Frame { opcode: self.opcode, fin: self.fin, rsv1, rsv2: self.rsv2, rsv3: self.rsv3, data }
+    }
+}
+
+fn is_control(opcode: u8) -> bool {
+    opcode >= 8
+}
+
+fn is_reserved(opcode: u8) -> bool {
+    matches!(opcode, 3..=7 | 11..=15)
+}
+
+/// Drops an oversized output buffer before a frame much smaller than the
+/// message that grew it, and keeps the memory counter in step.
+fn prepare(buf: &mut Vec<u8>, held: &mut usize, counter: &MemoryCounter, last_len: usize) {
+    buf.clear();
+    if buf.capacity() > SHRINK_ABOVE && buf.capacity() / 4 > last_len {
+        buf.shrink_to(last_len.saturating_mul(2));
+    }
+    counter.track(held, buf.capacity());
+}
+
+/// The compressing side.
+pub struct Encoder {
+    window_bits: u8,
+    no_context_takeover: bool,
+    settings: CompressSettings,
+    counter: MemoryCounter,
+    deflater: Option<Deflater>,
+    in_message: bool,
+    buf: Vec<u8>,
+    buf_held: usize,
+    last_len: usize,
+}
+
+impl Encoder {
+    /// Compresses one outgoing frame. Control frames pass through; the
+    /// first frame of a message gets RSV1. The result borrows either the
+    /// input or this encoder's buffer, until the next call.
+    pub fn encode<'a>(&'a mut self, frame: &Frame<'a>) -> Result<Frame<'a>> {
+        if frame.opcode > 15 || is_reserved(frame.opcode) {
+            return Err(Error::invalid(format!("cannot encode a frame with opcode {}", frame.opcode)));
+        }
+        if is_control(frame.opcode) {
+            return Ok(*frame);
+        }
+        if frame.rsv1 {
+            return Err(Error::invalid("outgoing frame already has RSV1 set: RSV1 belongs to permessage-deflate"));
+        }
+        let first = frame.opcode != OP_CONT;
+        match (first, self.in_message) {
+            (false, false) => return Err(Error::invalid("continuation frame without a message in progress")),
+            (true, true) => {
+                return Err(Error::invalid(format!(
+                    "data frame (opcode {}) while a message is in progress: finish it with a FIN frame",
+                    frame.opcode
+                )))
+            }
+            _ => {}
+        }
+        prepare(&mut self.buf, &mut self.buf_held, &self.counter, self.last_len);
+        let result = self.compress(frame.data, frame.fin);
+        self.counter.track(&mut self.buf_held, self.buf.capacity());
+        if let Err(e) = result {
+            // The stream's state is unknown: start the next message afresh.
+            self.deflater = None;
+            self.in_message = false;
+            return Err(e);
+        }
+        self.in_message = !frame.fin;
+        self.last_len = self.buf.len();
+        Ok(frame.with_data(&self.buf, first))
+    }
+
+    fn compress(&mut self, data: &[u8], fin: bool) -> Result<()> {
+        let deflater = match &mut self.deflater {
+            Some(d) => d,
+            None => self.deflater.insert(Deflater::new(self.window_bits, &self.settings, &self.counter)?),
+        };
+        deflater.compress_sync(data, &mut self.buf)?;
+        if fin {
+            if self.buf.ends_with(&TAIL) {
+                self.buf.truncate(self.buf.len() - TAIL.len());
+            } else if self.buf.is_empty() {
+                // Nothing was pending (an empty final frame after a flushed
+                // one): send the first byte of an empty stored block, whose
+                // other four bytes are the tail the receiver appends.
+                self.buf.push(0x00);
+            } else {
+                return Err(Error::Internal("deflate output does not end with 00 00 ff ff".into()));
+            }
+            if self.no_context_takeover {
+                // Each message starts from an empty window: release the
+                // stream's memory until the next one (as the reference does).
+                self.deflater = None;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DecodeState {
+    Idle,
+    /// A message sent without RSV1: its frames pass through.
+    Uncompressed,
+    /// A compressed message; `ended` once a BFINAL block closed the stream,
+    /// and `after_end` counts the bytes seen since.
+    Compressed { ended: bool, after_end: usize },
+}
+
+/// The decompressing side.
+pub struct Decoder {
+    window_bits: u8,
+    no_context_takeover: bool,
+    counter: MemoryCounter,
+    inflater: Option<Inflater>,
+    state: DecodeState,
+    failed: Option<Error>,
+    buf: Vec<u8>,
+    buf_held: usize,
+    last_len: usize,
+}
+
+impl Decoder {
+    /// Decompresses one incoming frame; `max_size` (0: no limit) bounds
+    /// this frame's output. Errors are sticky: once one is returned, every
+    /// later call returns it again.
+    pub fn decode<'a>(&'a mut self, frame: &Frame<'a>, max_size: usize) -> Result<Frame<'a>> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        match self.decode_frame(frame, max_size) {
+            Ok(Some(rsv1)) => {
+                self.last_len = self.buf.len();
+                Ok(frame.with_data(&self.buf, rsv1))
+            }
+            Ok(None) => Ok(*frame),
+            Err(e) => {
+                self.failed = Some(e.clone());
+                self.inflater = None;
+                self.buf = Vec::new();
+                self.counter.track(&mut self.buf_held, 0);
+                Err(e)
+            }
+        }
+    }
+
+    /// Ok(None): pass the frame through; Ok(Some(rsv1)): output is in buf.
+    fn decode_frame(&mut self, frame: &Frame<'_>, max_size: usize) -> Result<Option<bool>> {
+        let op = frame.opcode;
+        if op > 15 {
+            return Err(Error::invalid(format!("opcode {op} does not fit in 4 bits")));
+        }
+        if is_reserved(op) {
+            return Err(Error::protocol(format!("reserved opcode {op}")));
+        }
+        if is_control(op) {
+            if frame.rsv1 {
+                return Err(Error::protocol(format!("RSV1 set on a control frame (opcode {op})")));
+            }
+            return Ok(None);
+        }
+        if op == OP_CONT {
+            if frame.rsv1 {
+                return Err(Error::protocol("RSV1 set on a continuation frame"));
+            }
+            match self.state {
+                DecodeState::Idle => return Err(Error::protocol("continuation frame without a message in progress")),
+                DecodeState::Uncompressed => {
+                    if frame.fin {
+                        self.state = DecodeState::Idle;
+                    }
+                    return Ok(None);
+                }
+                DecodeState::Compressed { .. } => {}
+            }
+        } else {
+            if self.state != DecodeState::Idle {
+                return Err(Error::protocol(format!(
+                    "data frame (opcode {op}) while a fragmented message is in progress"
+                )));
+            }
+            if !frame.rsv1 {
+                if !frame.fin {
+                    self.state = DecodeState::Uncompressed;
+                }
+                return Ok(None);
+            }
+            self.state = DecodeState::Compressed { ended: false, after_end: 0 };
+        }
+
+        prepare(&mut self.buf, &mut self.buf_held, &self.counter, self.last_len);
+        let result = self.inflate_frame(frame, max_size);
+        self.counter.track(&mut self.buf_held, self.buf.capacity());
+        result?;
+        if frame.fin {
+            self.state = DecodeState::Idle;
+            if self.no_context_takeover {
+                self.inflater = None;
+            }
+        }
+        Ok(Some(false))
+    }
+
+    fn inflate_frame(&mut self, frame: &Frame<'_>, max_size: usize) -> Result<()> {
+        // Room for one byte past max_size tells "exactly max_size" (fine)
+        // from "more" (too big) without inflating further.
+        let limit = if max_size == 0 { usize::MAX } else { max_size.saturating_add(1) };
+        self.feed(frame.data, 0, limit, max_size)?;
+        if frame.fin {
+            let skip_tail = matches!(self.state, DecodeState::Compressed { ended: true, after_end: 0 });
+            if !skip_tail {
+                // A stream closed by BFINAL with nothing after it needs no
+                // tail; otherwise the sender stripped it and we put it back.
+                self.feed(&TAIL, frame.data.len(), limit, max_size)?;
+            }
+            let at_boundary = self.inflater.as_ref().is_some_and(Inflater::at_block_boundary);
+            if !skip_tail && !at_boundary {
+                return Err(Error::corrupt("invalid DEFLATE data: the message ends inside a DEFLATE block"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Inflates `input` (which starts at `offset` in the frame) into buf.
+    fn feed(&mut self, mut input: &[u8], mut offset: usize, limit: usize, max_size: usize) -> Result<()> {
+        let inflater = match &mut self.inflater {
+            Some(i) => i,
+            None => self.inflater.insert(Inflater::new(self.window_bits, &self.counter)?),
+        };
+        while !input.is_empty() {
+            let DecodeState::Compressed { ended, after_end } = self.state else {
+                return Err(Error::Internal("inflating outside a compressed message".into()));
+            };
+            // After BFINAL only empty blocks may follow: allow no output.
+            let (call_limit, before) = if ended {
+                (self.buf.len() + 1, self.buf.len())
+            } else {
+                (limit, 0)
+            };
+            let (used, status) = inflater.inflate(input, &mut self.buf, call_limit, offset)?;
+            if ended {
+                self.state = DecodeState::Compressed { ended, after_end: after_end + used };
+                if self.buf.len() > before {
+                    return Err(Error::corrupt(format!(
+                        "invalid DEFLATE data at input byte {}: data after a final (BFINAL) block",
+                        offset + used
+                    )));
+                }
+            }
+            match status {
+                InflateStatus::LimitReached => {
+                    return Err(Error::PayloadTooBig(format!(
+                        "decoded frame exceeds max_size of {max_size} bytes"
+                    )))
+                }
+                InflateStatus::NeedInput => {}
+                InflateStatus::StreamEnd => {
+                    // The sender may start its next stream with or without
+                    // the window: keeping it as a dictionary decodes both.
+                    inflater.restart_keeping_window()?;
+                    self.state = DecodeState::Compressed { ended: true, after_end: 0 };
+                }
+            }
+            input = &input[used..];
+            offset += used;
+        }
+        Ok(())
+    }
+}
+
+/// One connection's negotiated permessage-deflate.
+pub struct Extension {
+    pub agreed: Agreed,
+    pub encoder: Encoder,
+    pub decoder: Decoder,
+    counter: MemoryCounter,
+}
+
+fn check_bits(name: &str, bits: u8) -> Result<()> {
+    if !(8..=15).contains(&bits) {
+        return Err(Error::invalid(format!("{name} must be 8..15, got {bits}")));
+    }
+    Ok(())
+}
+
+impl Extension {
+    /// Builds an extension from agreed parameters. zlib streams are created
+    /// when the first message needs them, so an idle connection holds none.
+    pub fn new(agreed: Agreed, settings: &CompressSettings) -> Result<Extension> {
+        check_bits("remote_max_window_bits", agreed.remote_max_window_bits)?;
+        check_bits("local_max_window_bits", agreed.local_max_window_bits)?;
+        let counter = MemoryCounter::default();
+        Ok(Extension {
+            agreed,
+            encoder: Encoder {
+                window_bits: agreed.local_max_window_bits,
+                no_context_takeover: agreed.local_no_context_takeover,
+                settings: *settings,
+                counter: counter.clone(),
+                deflater: None,
+                in_message: false,
+                buf: Vec::new(),
+                buf_held: 0,
+                last_len: 0,
+            },
+            decoder: Decoder {
+                window_bits: agreed.remote_max_window_bits,
+                no_context_takeover: agreed.remote_no_context_takeover,
+                counter: counter.clone(),
+                inflater: None,
+                state: DecodeState::Idle,
+                failed: None,
+                buf: Vec::new(),
+                buf_held: 0,
+                last_len: 0,
+            },
+            counter,
+        })
+    }
+
+    pub fn encode<'a>(&'a mut self, frame: &Frame<'a>) -> Result<Frame<'a>> {
+        self.encoder.encode(frame)
+    }
+
+    pub fn decode<'a>(&'a mut self, frame: &Frame<'a>, max_size: usize) -> Result<Frame<'a>> {
+        self.decoder.decode(frame, max_size)
+    }
+
+    /// Bytes held by zlib and the output buffers now (not the handle).
+    pub fn memory_usage(&self) -> usize {
+        self.counter.get()
+    }
+
+    /// The parts, for a C handle that locks each side on its own.
+    pub fn into_parts(self) -> (Agreed, MemoryCounter, Encoder, Decoder) {
+        (self.agreed, self.counter, self.encoder, self.decoder)
+    }
+}

@@ -1,0 +1,297 @@
+//! `pmd_extension` and `pmd_frame`: one connection's encode and decode
+//! sides from C. Each side sits behind its own lock, so a writer thread and
+//! a reader thread can use one extension at once; a second call on a side
+//! already in use is refused instead of racing.
+
+use std::ffi::{c_char, c_int};
+use std::sync::{Mutex, TryLockError};
+
+use crate::config::CompressSettings;
+use crate::error::Error;
+use crate::extension::{Agreed, Decoder, Encoder, Extension, Frame};
+use crate::ffi::config::pmd_config;
+use crate::ffi::{free_handle, guard, guard_value, into_handle, pmd_result, req, req_mut};
+use crate::zstream::MemoryCounter;
+
+/// Continuation frame.
+pub const PMD_OPCODE_CONTINUATION: u8 = 0;
+/// Text frame.
+pub const PMD_OPCODE_TEXT: u8 = 1;
+/// Binary frame.
+pub const PMD_OPCODE_BINARY: u8 = 2;
+/// Close frame.
+pub const PMD_OPCODE_CLOSE: u8 = 8;
+/// Ping frame.
+pub const PMD_OPCODE_PING: u8 = 9;
+/// Pong frame.
+pub const PMD_OPCODE_PONG: u8 = 10;
+
+/// A WebSocket frame's header bits and payload. `data` may be NULL when
+/// `len` is 0.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct pmd_frame {
+    pub opcode: u8,
+    pub fin: bool,
+    pub rsv1: bool,
+    pub rsv2: bool,
+    pub rsv3: bool,
+    pub data: *const u8,
+    pub len: usize,
+}
+
+/// What was agreed, seen from this endpoint.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct pmd_negotiated {
+    pub remote_no_context_takeover: bool,
+    pub local_no_context_takeover: bool,
+    /// 8..15
+    pub remote_max_window_bits: u8,
+    /// 8..15
+    pub local_max_window_bits: u8,
+}
+
+/// One connection's negotiated permessage-deflate (opaque).
+pub struct pmd_extension {
+    agreed: Agreed,
+    memory: MemoryCounter,
+    encoder: Mutex<Encoder>,
+    decoder: Mutex<Decoder>,
+}
+
+/// Builds a handle for an agreed extension.
+pub(crate) fn new_extension(agreed: Agreed, settings: &CompressSettings) -> Result<*mut pmd_extension, Error> {
+    let (agreed, memory, encoder, decoder) = Extension::new(agreed, settings)?.into_parts();
+    Ok(into_handle(pmd_extension {
+        agreed,
+        memory,
+        encoder: Mutex::new(encoder),
+        decoder: Mutex::new(decoder),
+    }))
+}
+
+/// Reads a C frame. NULL data is the empty payload when len is 0.
+///
+/// # Safety
+/// `f.data` is NULL or valid for `f.len` bytes for `'a`.
+unsafe fn read_frame<'a>(f: &pmd_frame) -> Result<Frame<'a>, Error> {
+    let data = if f.data.is_null() {
+        if f.len != 0 {
+            return Err(crate::ffi::null("frame data"));
+        }
+        &[][..]
+    } else {
+        // SAFETY: forwarded caller guarantee.
+        unsafe { std::slice::from_raw_parts(f.data, f.len) }
+    };
+    Ok(Frame { opcode: f.opcode, fin: f.fin, rsv1: f.rsv1, rsv2: f.rsv2, rsv3: f.rsv3, data })
+}
+
+/// Writes a core frame to C; a passed-through payload keeps the caller's
+/// own pointer, an empty one points at a static empty byte.
+fn write_frame(f: &Frame<'_>, input: &pmd_frame, input_slice: &[u8], out: &mut pmd_frame) {
+    static EMPTY: u8 = 0;
+    let data = if f.data.as_ptr() == input_slice.as_ptr() && f.data.len() == input_slice.len() {
+        input.data
+    } else if f.data.is_empty() {
+        &EMPTY
+    } else {
+        f.data.as_ptr()
+    };
+    *out = pmd_frame { opcode: f.opcode, fin: f.fin, rsv1: f.rsv1, rsv2: f.rsv2, rsv3: f.rsv3, data, len: f.data.len() };
+}
+
+fn lock<'a, T>(m: &'a Mutex<T>, side: &str) -> Result<std::sync::MutexGuard<'a, T>, Error> {
+    m.try_lock().map_err(|e| match e {
+        TryLockError::WouldBlock => Error::invalid(format!(
+            "concurrent calls on the {side} side of one extension: the calls on a side must not overlap"
+        )),
+        TryLockError::Poisoned(_) => Error::Internal(format!(
+            "the {side} side failed internally earlier: free the extension"
+        )),
+    })
+}
+
+/// Builds an extension directly from agreed parameters (the reference's
+/// PerMessageDeflate constructor), for a host that negotiated by itself.
+/// Window bits must be 8..15. Compression settings come from `cfg`, which
+/// may be NULL for the defaults and is not referenced afterwards. Free the
+/// result with pmd_extension_free.
+///
+/// Results: PMD_OK; PMD_ERR_NULL_POINTER when ext is NULL;
+/// PMD_ERR_INVALID_ARGUMENT for window bits outside 8..15;
+/// PMD_ERR_OUT_OF_MEMORY.
+///
+/// # Safety
+/// `cfg` is NULL or a live config; `ext` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn pmd_extension_new(
+    remote_no_context_takeover: bool,
+    local_no_context_takeover: bool,
+    remote_max_window_bits: c_int,
+    local_max_window_bits: c_int,
+    cfg: *const pmd_config,
+    ext: *mut *mut pmd_extension,
+) -> pmd_result {
+    guard("pmd_extension_new", || {
+        // SAFETY: forwarded caller guarantees.
+        let ext = unsafe { req_mut(ext, "ext") }?;
+        // SAFETY: as above; NULL means defaults.
+        let settings = unsafe { cfg.as_ref() }.map(|c| c.inner.compress).unwrap_or_default();
+        let bits = |name: &str, b: c_int| {
+            u8::try_from(b)
+                .ok()
+                .filter(|b| (8..=15).contains(b))
+                .ok_or_else(|| Error::invalid(format!("{name} must be 8..15, got {b}")))
+        };
+        let agreed = Agreed {
+            remote_no_context_takeover,
+            local_no_context_takeover,
+            remote_max_window_bits: bits("remote_max_window_bits", remote_max_window_bits)?,
+            local_max_window_bits: bits("local_max_window_bits", local_max_window_bits)?,
+        };
+        *ext = new_extension(agreed, &settings)?;
+        Ok(())
+    })
+}
+
+/// Encodes one outgoing frame (the reference's encode). Control frames
+/// pass through unchanged (out->data == in->data). The first frame of a
+/// message is compressed and gets RSV1; its continuation frames are
+/// compressed without RSV1; the final frame drops the 00 00 ff ff tail.
+/// Opcode, FIN, RSV2 and RSV3 are carried over.
+///
+/// out->data points at in->data or into a buffer owned by `ext`, valid
+/// until the next pmd_extension_encode on this extension or until it is
+/// freed; never free it.
+///
+/// Results: PMD_OK; PMD_ERR_NULL_POINTER (ext, in, out, or in->data with
+/// len > 0); PMD_ERR_INVALID_ARGUMENT for a reserved or invalid opcode,
+/// RSV1 already set on a data frame, a continuation frame with no message
+/// in progress, a new data frame while one is in progress, or a concurrent
+/// call on the encode side; PMD_ERR_OUT_OF_MEMORY; PMD_ERR_INTERNAL.
+/// After an error the next data frame starts a new message.
+///
+/// Threads: may run at the same time as pmd_extension_decode on the same
+/// extension (from another thread), never with another encode.
+///
+/// # Safety
+/// `ext` is NULL or a live extension; `in` and `out` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn pmd_extension_encode(ext: *mut pmd_extension, in_: *const pmd_frame, out: *mut pmd_frame) -> pmd_result {
+    guard("pmd_extension_encode", || {
+        // SAFETY: forwarded caller guarantees.
+        let (ext, input, out) = unsafe { (req(ext, "ext")?, req(in_, "in")?, req_mut(out, "out")?) };
+        // SAFETY: as above.
+        let frame = unsafe { read_frame(input) }?;
+        let mut encoder = lock(&ext.encoder, "encode")?;
+        let result = encoder.encode(&frame)?;
+        write_frame(&result, input, frame.data, out);
+        Ok(())
+    })
+}
+
+/// Decodes one incoming frame (the reference's decode). Control frames
+/// pass through; a data frame without RSV1 starts an uncompressed message
+/// whose frames pass through; a compressed message's frames are inflated
+/// and come out with RSV1 cleared. `max_size` bounds this frame's decoded
+/// size (0: no limit); pass the message's remaining budget.
+///
+/// out->data points at in->data or into a buffer owned by `ext`, valid
+/// until the next pmd_extension_decode on this extension or until it is
+/// freed; never free it.
+///
+/// Results: PMD_OK; PMD_ERR_NULL_POINTER (nothing changes);
+/// PMD_ERR_PROTOCOL (close 1002) for RSV1 on a control or continuation
+/// frame, a reserved opcode, or frames out of order;
+/// PMD_ERR_PAYLOAD_TOO_BIG (close 1009) as soon as the output would exceed
+/// max_size, without inflating the rest; PMD_ERR_CORRUPT_DATA (close 1007)
+/// for invalid DEFLATE data, a preset dictionary, a distance beyond the
+/// window, or data after a BFINAL block; PMD_ERR_OUT_OF_MEMORY (1011);
+/// PMD_ERR_INVALID_ARGUMENT for an opcode above 15 or a concurrent call on
+/// the decode side. Any error except PMD_ERR_NULL_POINTER and a concurrent
+/// call is sticky: every later decode returns it again.
+///
+/// Threads: may run at the same time as pmd_extension_encode on the same
+/// extension (from another thread), never with another decode.
+///
+/// # Safety
+/// `ext` is NULL or a live extension; `in` and `out` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn pmd_extension_decode(
+    ext: *mut pmd_extension,
+    in_: *const pmd_frame,
+    max_size: usize,
+    out: *mut pmd_frame,
+) -> pmd_result {
+    guard("pmd_extension_decode", || {
+        // SAFETY: forwarded caller guarantees.
+        let (ext, input, out) = unsafe { (req(ext, "ext")?, req(in_, "in")?, req_mut(out, "out")?) };
+        // SAFETY: as above.
+        let frame = unsafe { read_frame(input) }?;
+        let mut decoder = lock(&ext.decoder, "decode")?;
+        let result = decoder.decode(&frame, max_size)?;
+        write_frame(&result, input, frame.data, out);
+        Ok(())
+    })
+}
+
+/// The extension's name, "permessage-deflate": a static string, also for a
+/// NULL extension.
+///
+/// # Safety
+/// `ext` is NULL or a live extension (it is not read).
+#[no_mangle]
+pub unsafe extern "C" fn pmd_extension_name(ext: *const pmd_extension) -> *const c_char {
+    let _ = ext;
+    c"permessage-deflate".as_ptr()
+}
+
+/// What was agreed, seen from this endpoint (remote = the peer's
+/// compressor). Results: PMD_OK; PMD_ERR_NULL_POINTER. Thread-safe.
+///
+/// # Safety
+/// `ext` is NULL or a live extension; `out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn pmd_extension_negotiated(ext: *const pmd_extension, out: *mut pmd_negotiated) -> pmd_result {
+    guard("pmd_extension_negotiated", || {
+        // SAFETY: forwarded caller guarantees.
+        let (ext, out) = unsafe { (req(ext, "ext")?, req_mut(out, "out")?) };
+        let a = ext.agreed;
+        *out = pmd_negotiated {
+            remote_no_context_takeover: a.remote_no_context_takeover,
+            local_no_context_takeover: a.local_no_context_takeover,
+            remote_max_window_bits: a.remote_max_window_bits,
+            local_max_window_bits: a.local_max_window_bits,
+        };
+        Ok(())
+    })
+}
+
+/// Bytes the extension holds now: the handle, zlib's state (counted through
+/// zlib's zalloc/zfree) and the output buffers. zlib streams are created at
+/// the first message of each direction and, under no_context_takeover,
+/// released after each message. 0 for NULL. Thread-safe, also while the
+/// extension encodes or decodes on other threads.
+///
+/// # Safety
+/// `ext` is NULL or a live extension.
+#[no_mangle]
+pub unsafe extern "C" fn pmd_extension_memory_usage(ext: *const pmd_extension) -> usize {
+    guard_value(0, || {
+        // SAFETY: forwarded caller guarantee.
+        unsafe { ext.as_ref() }.map_or(0, |e| std::mem::size_of::<pmd_extension>() + e.memory.get())
+    })
+}
+
+/// Frees an extension, its zlib streams and its buffers. NULL is a no-op.
+/// No call on the extension may be running or follow.
+///
+/// # Safety
+/// `ext` is NULL or a live extension, not used afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn pmd_extension_free(ext: *mut pmd_extension) {
+    // SAFETY: forwarded caller guarantee.
+    guard_value((), || unsafe { free_handle(ext) })
+}

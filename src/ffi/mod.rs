@@ -1,0 +1,217 @@
+//! The C boundary: the only place with C types. Every export goes through
+//! `guard` (panic catching, error recording) and reads its arguments with
+//! the helpers here, then calls the safe core.
+#![allow(non_camel_case_types)]
+
+use std::cell::RefCell;
+use std::ffi::{c_char, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::error::Error;
+
+pub mod config;
+pub mod extension;
+pub mod header;
+pub mod negotiate;
+pub mod result;
+
+pub use result::pmd_result;
+
+/// Passing this as a client's `client_max_window_bits` offers the parameter
+/// without a value: the server may pick any window size.
+pub const PMD_WINDOW_BITS_NO_VALUE: i32 = -1;
+const _: () = assert!(PMD_WINDOW_BITS_NO_VALUE == crate::config::WINDOW_BITS_NO_VALUE);
+
+/// Room that is always enough for an offer or a response value built by
+/// pmd_client_offer or pmd_server_negotiate (the longest is 132 bytes).
+pub const PMD_MAX_RESPONSE_LEN: usize = 256;
+
+/// Library version, "MAJOR.MINOR.PATCH".
+pub const PMD_VERSION_MAJOR: u32 = 0;
+pub const PMD_VERSION_MINOR: u32 = 1;
+pub const PMD_VERSION_PATCH: u32 = 0;
+
+thread_local! {
+    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+}
+
+fn set_last_error(msg: &str) {
+    // An interior NUL cannot be shown in C: cut the message there.
+    let bytes = msg.as_bytes();
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    let c = CString::new(&bytes[..end]).unwrap_or_default();
+    LAST_ERROR.with(|e| *e.borrow_mut() = c);
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".into()
+    }
+}
+
+/// Runs an export's body: a panic becomes PMD_ERR_INTERNAL, an `Err`
+/// becomes its result code, and both record `pmd_last_error`.
+pub(crate) fn guard(func: &str, body: impl FnOnce() -> Result<(), Error>) -> pmd_result {
+    let err = match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => return pmd_result::PMD_OK,
+        Ok(Err(e)) => e,
+        Err(payload) => Error::Internal(format!("internal error (panic): {}", panic_message(&*payload))),
+    };
+    set_last_error(&format!("{func}: {err}"));
+    pmd_result::from(&err)
+}
+
+/// For exports that return a value rather than a result: a panic gives
+/// `fallback`.
+pub(crate) fn guard_value<T>(fallback: T, body: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or(fallback)
+}
+
+pub(crate) fn null(what: &str) -> Error {
+    Error::NullPointer(format!("{what} is NULL"))
+}
+
+/// A required pointer, as a shared reference.
+///
+/// # Safety
+/// `p` is NULL or valid for reads of a `T` for `'a`.
+pub(crate) unsafe fn req<'a, T>(p: *const T, what: &str) -> Result<&'a T, Error> {
+    // SAFETY: the caller guarantees p is NULL or valid; as_ref checks NULL.
+    unsafe { p.as_ref() }.ok_or_else(|| null(what))
+}
+
+/// A required pointer, as an exclusive reference.
+///
+/// # Safety
+/// `p` is NULL or valid for reads and writes of a `T` for `'a`, unaliased.
+pub(crate) unsafe fn req_mut<'a, T>(p: *mut T, what: &str) -> Result<&'a mut T, Error> {
+    // SAFETY: the caller guarantees p is NULL or valid and unaliased.
+    unsafe { p.as_mut() }.ok_or_else(|| null(what))
+}
+
+/// A `(ptr, len)` byte string. NULL is refused unless `null_ok`, where it
+/// means the empty string.
+///
+/// # Safety
+/// `p` is NULL or valid for reads of `len` bytes for `'a`.
+pub(crate) unsafe fn bytes<'a>(p: *const c_char, len: usize, what: &str, null_ok: bool) -> Result<&'a [u8], Error> {
+    if p.is_null() {
+        return if null_ok { Ok(&[]) } else { Err(null(what)) };
+    }
+    // SAFETY: p is non-NULL and the caller guarantees len readable bytes.
+    Ok(unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) })
+}
+
+/// A `(ptr, n)` array; NULL is accepted only when `n` is 0.
+///
+/// # Safety
+/// `p` is NULL or valid for reads of `n` elements for `'a`.
+pub(crate) unsafe fn array<'a, T>(p: *const T, n: usize, what: &str) -> Result<&'a [T], Error> {
+    if p.is_null() {
+        return if n == 0 { Ok(&[]) } else { Err(null(what)) };
+    }
+    // SAFETY: p is non-NULL and the caller guarantees n readable elements.
+    Ok(unsafe { std::slice::from_raw_parts(p, n) })
+}
+
+/// A NUL-terminated string.
+///
+/// # Safety
+/// `p` is NULL or points at a NUL-terminated string live for `'a`.
+pub(crate) unsafe fn cstr<'a>(p: *const c_char, what: &str) -> Result<&'a [u8], Error> {
+    if p.is_null() {
+        return Err(null(what));
+    }
+    // SAFETY: p is non-NULL and NUL-terminated per the caller.
+    Ok(unsafe { CStr::from_ptr(p) }.to_bytes())
+}
+
+/// Copies `s` to a caller buffer of `cap` bytes, NUL-terminated when room
+/// allows; `*out_len` gets `s.len()`, also when the buffer is too small.
+/// `buf` may be NULL only when `cap` is 0 (a size query).
+///
+/// # Safety
+/// `buf` is NULL or valid for writes of `cap` bytes; `out_len` is NULL or
+/// valid for a write.
+pub(crate) unsafe fn write_str(s: &[u8], buf: *mut c_char, cap: usize, out_len: *mut usize) -> Result<(), Error> {
+    // SAFETY: forwarded caller guarantee.
+    let out_len = unsafe { req_mut(out_len, "out_len") }?;
+    if buf.is_null() && cap != 0 {
+        return Err(null("buf"));
+    }
+    if cap < s.len() {
+        *out_len = s.len();
+        return Err(Error::BufferTooSmall { needed: s.len(), cap });
+    }
+    if cap > 0 {
+        // SAFETY: cap > 0, so buf is non-NULL (checked above) and valid for
+        // cap >= s.len() bytes.
+        unsafe {
+            std::ptr::copy_nonoverlapping(s.as_ptr(), buf.cast::<u8>(), s.len());
+            if cap > s.len() {
+                *buf.add(s.len()) = 0;
+            }
+        }
+    }
+    *out_len = s.len();
+    Ok(())
+}
+
+/// Creates a C handle from a Rust value.
+pub(crate) fn into_handle<T>(value: T) -> *mut T {
+    Box::into_raw(Box::new(value))
+}
+
+/// Takes back and drops a handle made by `into_handle`; NULL is a no-op.
+///
+/// # Safety
+/// `p` is NULL or came from `into_handle::<T>` and is not used afterwards.
+pub(crate) unsafe fn free_handle<T>(p: *mut T) {
+    if !p.is_null() {
+        // SAFETY: p came from Box::into_raw and ownership returns here once.
+        drop(unsafe { Box::from_raw(p) });
+    }
+}
+
+/// The detail of the calling thread's last failure: one line naming the
+/// function and the offending parameter, value or byte offset, e.g.
+/// "pmd_client_accept: duplicate parameter server_max_window_bits".
+/// Returns "" when nothing has failed on this thread yet. The string is
+/// owned by the library and stays valid until the next failing call on the
+/// same thread. Never NULL. Thread-safe: each thread has its own.
+#[no_mangle]
+pub extern "C" fn pmd_last_error() -> *const c_char {
+    guard_value(c"".as_ptr(), || LAST_ERROR.with(|e| e.borrow().as_ptr()))
+}
+
+/// The library version, "MAJOR.MINOR.PATCH"; a static string, never NULL.
+#[no_mangle]
+pub extern "C" fn pmd_version() -> *const c_char {
+    c"0.1.0".as_ptr()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_matches_constants_and_crate() {
+        // SAFETY: pmd_version returns a static NUL-terminated string.
+        let v = unsafe { CStr::from_ptr(pmd_version()) }.to_str().unwrap();
+        assert_eq!(v, format!("{PMD_VERSION_MAJOR}.{PMD_VERSION_MINOR}.{PMD_VERSION_PATCH}"));
+        assert_eq!(v, env!("CARGO_PKG_VERSION"));
+    }
+
+    #[test]
+    fn guard_turns_panics_into_internal() {
+        let r = guard("f", || panic!("boom"));
+        assert_eq!(r, pmd_result::PMD_ERR_INTERNAL);
+        // SAFETY: pmd_last_error returns a live NUL-terminated string.
+        let msg = unsafe { CStr::from_ptr(pmd_last_error()) }.to_str().unwrap().to_owned();
+        assert!(msg.contains("boom"), "{msg}");
+    }
+}

@@ -1,0 +1,282 @@
+//! Negotiation from C: whole header values and the parameter-level factory
+//! methods.
+
+use std::ffi::{c_char, CStr};
+
+use crate::error::Error;
+use crate::extension::Agreed;
+use crate::ffi::config::pmd_config;
+use crate::ffi::extension::{new_extension, pmd_extension};
+use crate::ffi::header::{pmd_param, read_params};
+use crate::ffi::{array, bytes, cstr, guard, pmd_result, req, req_mut, write_str};
+use crate::header::ParamRef;
+use crate::negotiate;
+use crate::params;
+
+/// The strings negotiation hands to C, NUL-terminated and static.
+const STATIC_STRINGS: [&CStr; 12] = [
+    c"server_no_context_takeover",
+    c"client_no_context_takeover",
+    c"server_max_window_bits",
+    c"client_max_window_bits",
+    c"8",
+    c"9",
+    c"10",
+    c"11",
+    c"12",
+    c"13",
+    c"14",
+    c"15",
+];
+
+fn static_c(s: &[u8]) -> Result<(*const c_char, usize), Error> {
+    STATIC_STRINGS
+        .iter()
+        .find(|c| c.to_bytes() == s)
+        .map(|c| (c.as_ptr(), s.len()))
+        .ok_or_else(|| Error::Internal(format!("no static string for {:?}", String::from_utf8_lossy(s))))
+}
+
+/// Writes parameters into a caller array of `cap`; `*n` gets the count,
+/// also when the array is too small.
+///
+/// # Safety
+/// `out` is NULL or valid for `cap` writes; `n` is NULL or writable.
+unsafe fn write_params(list: &[ParamRef<'static>], out: *mut pmd_param, cap: usize, n: *mut usize) -> Result<(), Error> {
+    // SAFETY: forwarded caller guarantee.
+    let n = unsafe { req_mut(n, "n") }?;
+    if out.is_null() && cap != 0 {
+        return Err(crate::ffi::null("out"));
+    }
+    *n = list.len();
+    if cap < list.len() {
+        return Err(Error::BufferTooSmall { needed: list.len(), cap });
+    }
+    for (i, p) in list.iter().enumerate() {
+        let (name, name_len) = static_c(p.name)?;
+        let (value, value_len) = match p.value {
+            Some(v) => static_c(v)?,
+            None => (std::ptr::null(), 0),
+        };
+        // SAFETY: i < list.len() <= cap, so out.add(i) is writable.
+        unsafe { out.add(i).write(pmd_param { name, name_len, value, value_len }) };
+    }
+    Ok(())
+}
+
+/// Reads the names of extensions accepted before.
+///
+/// # Safety
+/// `accepted` is NULL (with n == 0) or n valid NUL-terminated strings.
+unsafe fn read_accepted<'a>(accepted: *const *const c_char, n: usize) -> Result<Vec<&'a [u8]>, Error> {
+    // SAFETY: forwarded caller guarantee.
+    let list = unsafe { array(accepted, n, "accepted") }?;
+    // SAFETY: each entry is NULL or a NUL-terminated string.
+    list.iter().map(|&p| unsafe { cstr(p, "an accepted extension name") }).collect()
+}
+
+/// Creates the extension for `agreed` and stores it in `*ext`.
+fn deliver(cfg: &pmd_config, agreed: Agreed, ext: &mut *mut pmd_extension) -> Result<(), Error> {
+    *ext = new_extension(agreed, &cfg.inner.compress)?;
+    Ok(())
+}
+
+/// Client: writes the Sec-WebSocket-Extensions request value, e.g.
+/// "permessage-deflate; client_max_window_bits", into `buf` (NUL-terminated
+/// when room allows; *out_len excludes the NUL). PMD_MAX_RESPONSE_LEN bytes
+/// are always enough.
+///
+/// Results: PMD_OK; PMD_ERR_NULL_POINTER (cfg, out_len, or buf with
+/// cap > 0); PMD_ERR_BUFFER_TOO_SMALL with *out_len the length needed.
+/// Thread-safe on a shared config.
+///
+/// # Safety
+/// Pointers are NULL or valid; `buf` has `cap` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn pmd_client_offer(cfg: *const pmd_config, buf: *mut c_char, cap: usize, out_len: *mut usize) -> pmd_result {
+    guard("pmd_client_offer", || {
+        // SAFETY: forwarded caller guarantees.
+        let cfg = unsafe { req(cfg, "cfg") }?;
+        let offer = negotiate::client_offer(&cfg.inner);
+        // SAFETY: as above.
+        unsafe { write_str(offer.as_bytes(), buf, cap, out_len) }
+    })
+}
+
+/// Client: reads the server's Sec-WebSocket-Extensions response value
+/// (NULL or len 0 when the header was absent). On PMD_OK, *ext is the
+/// negotiated extension (free it with pmd_extension_free), or NULL when
+/// the server did not enable permessage-deflate. Elements of other
+/// extensions are ignored: they are the caller's business.
+///
+/// Results: PMD_OK; PMD_ERR_NULL_POINTER (cfg or ext);
+/// PMD_ERR_HEADER_SYNTAX when the value does not parse;
+/// PMD_ERR_NEGOTIATION when the response breaks the client's rules or holds
+/// permessage-deflate twice. Either error means the client must fail the
+/// WebSocket connection. PMD_ERR_OUT_OF_MEMORY. Thread-safe on a shared
+/// config.
+///
+/// # Safety
+/// `response` is NULL or valid for `len` bytes; other pointers NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn pmd_client_accept(
+    cfg: *const pmd_config,
+    response: *const c_char,
+    len: usize,
+    ext: *mut *mut pmd_extension,
+) -> pmd_result {
+    guard("pmd_client_accept", || {
+        // SAFETY: forwarded caller guarantees.
+        let (cfg, ext) = unsafe { (req(cfg, "cfg")?, req_mut(ext, "ext")?) };
+        // SAFETY: as above; NULL means the header was absent.
+        let response = unsafe { bytes(response, len, "response", true) }?;
+        match negotiate::client_accept(&cfg.inner, response)? {
+            Some(agreed) => deliver(cfg, agreed, ext),
+            None => {
+                *ext = std::ptr::null_mut();
+                Ok(())
+            }
+        }
+    })
+}
+
+/// Server: reads the client's Sec-WebSocket-Extensions request value
+/// (several header lines joined with ", "; len 0 when absent) and tries its
+/// permessage-deflate offers in order. On PMD_OK with *ext set, buf holds
+/// the response value to send (NUL-terminated when room allows); with *ext
+/// NULL no offer was acceptable, *out_len is 0 and no permessage-deflate
+/// response is sent. PMD_MAX_RESPONSE_LEN bytes are always enough.
+///
+/// Results: PMD_OK; PMD_ERR_NULL_POINTER (cfg, request, out_len, ext, or
+/// buf with cap > 0); PMD_ERR_HEADER_SYNTAX when the value does not parse
+/// (answer HTTP 400); PMD_ERR_NEGOTIATION when `require` is set and no
+/// offer was acceptable; PMD_ERR_INVALID_ARGUMENT when the config cannot be
+/// used by a server (client_max_window_bits = PMD_WINDOW_BITS_NO_VALUE, or
+/// require_client_max_window_bits without client_max_window_bits);
+/// PMD_ERR_BUFFER_TOO_SMALL with *out_len the length needed (no extension is
+/// created); PMD_ERR_OUT_OF_MEMORY. Thread-safe on a shared config.
+///
+/// # Safety
+/// Pointers are NULL or valid for the stated lengths.
+#[no_mangle]
+pub unsafe extern "C" fn pmd_server_negotiate(
+    cfg: *const pmd_config,
+    request: *const c_char,
+    len: usize,
+    buf: *mut c_char,
+    cap: usize,
+    out_len: *mut usize,
+    ext: *mut *mut pmd_extension,
+) -> pmd_result {
+    guard("pmd_server_negotiate", || {
+        // SAFETY: forwarded caller guarantees.
+        let (cfg, ext) = unsafe { (req(cfg, "cfg")?, req_mut(ext, "ext")?) };
+        // SAFETY: as above.
+        let request = unsafe { bytes(request, len, "request", false) }?;
+        match negotiate::server_negotiate(&cfg.inner, request)? {
+            Some((value, agreed)) => {
+                // SAFETY: as above.
+                unsafe { write_str(value.as_bytes(), buf, cap, out_len) }?;
+                deliver(cfg, agreed, ext)
+            }
+            None => {
+                // SAFETY: as above.
+                unsafe { write_str(b"", buf, cap, out_len) }?;
+                *ext = std::ptr::null_mut();
+                Ok(())
+            }
+        }
+    })
+}
+
+/// Client: the parameters of the offer (the reference's
+/// get_request_params), in the order server_no_context_takeover,
+/// client_no_context_takeover, server_max_window_bits,
+/// client_max_window_bits, each only when set. Strings are static. At most
+/// 4 parameters.
+///
+/// Results: PMD_OK with *n the count; PMD_ERR_NULL_POINTER (cfg, n, or out
+/// with cap > 0); PMD_ERR_BUFFER_TOO_SMALL with *n the count needed.
+///
+/// # Safety
+/// `out` is NULL or valid for `cap` writes; other pointers NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn pmd_client_request_params(cfg: *const pmd_config, out: *mut pmd_param, cap: usize, n: *mut usize) -> pmd_result {
+    guard("pmd_client_request_params", || {
+        // SAFETY: forwarded caller guarantees.
+        let cfg = unsafe { req(cfg, "cfg") }?;
+        // SAFETY: as above.
+        unsafe { write_params(&negotiate::client_request_params(&cfg.inner), out, cap, n) }
+    })
+}
+
+/// Client: processes the parameters of the server's permessage-deflate
+/// response element (the reference's process_response_params). `accepted`
+/// holds the names (NUL-terminated) of extensions accepted before this one;
+/// permessage-deflate among them is PMD_ERR_NEGOTIATION ("received
+/// duplicate"). On PMD_OK *ext is a new extension (remote = server side).
+///
+/// Results: PMD_OK; PMD_ERR_NULL_POINTER; PMD_ERR_NEGOTIATION for every
+/// case of SPEC section 4 (unknown, duplicate or invalid parameters,
+/// parameters the offer does not allow); PMD_ERR_OUT_OF_MEMORY.
+///
+/// # Safety
+/// Arrays are NULL (with a zero count) or valid for their counts.
+#[no_mangle]
+pub unsafe extern "C" fn pmd_client_process_response_params(
+    cfg: *const pmd_config,
+    params: *const pmd_param,
+    n: usize,
+    accepted: *const *const c_char,
+    n_accepted: usize,
+    ext: *mut *mut pmd_extension,
+) -> pmd_result {
+    guard("pmd_client_process_response_params", || {
+        // SAFETY: forwarded caller guarantees.
+        let (cfg, ext) = unsafe { (req(cfg, "cfg")?, req_mut(ext, "ext")?) };
+        // SAFETY: as above.
+        let (params, accepted) = unsafe { (read_params(params, n)?, read_accepted(accepted, n_accepted)?) };
+        let agreed = negotiate::client_process_response(&cfg.inner, &params, &accepted)?;
+        deliver(cfg, agreed, ext)
+    })
+}
+
+/// Server: processes the parameters of one client offer (the reference's
+/// process_request_params). On PMD_OK, `response` holds *n_response
+/// parameters to send back (static strings, at most 4) and *ext is a new
+/// extension (remote = client side).
+///
+/// Results: PMD_OK; PMD_ERR_NULL_POINTER; PMD_ERR_NEGOTIATION for every
+/// case of SPEC section 5 and when permessage-deflate is in `accepted`
+/// ("skipped duplicate"); PMD_ERR_INVALID_ARGUMENT for a config a server
+/// cannot use; PMD_ERR_BUFFER_TOO_SMALL with *n_response the count needed
+/// (no extension is created); PMD_ERR_OUT_OF_MEMORY.
+///
+/// # Safety
+/// Arrays are NULL (with a zero count) or valid for their counts.
+#[no_mangle]
+pub unsafe extern "C" fn pmd_server_process_request_params(
+    cfg: *const pmd_config,
+    params: *const pmd_param,
+    n: usize,
+    accepted: *const *const c_char,
+    n_accepted: usize,
+    response: *mut pmd_param,
+    cap: usize,
+    n_response: *mut usize,
+    ext: *mut *mut pmd_extension,
+) -> pmd_result {
+    guard("pmd_server_process_request_params", || {
+        // SAFETY: forwarded caller guarantees.
+        let (cfg, ext) = unsafe { (req(cfg, "cfg")?, req_mut(ext, "ext")?) };
+        // SAFETY: as above.
+        let (params, accepted) = unsafe { (read_params(params, n)?, read_accepted(accepted, n_accepted)?) };
+        let (response_params, agreed) = negotiate::server_process_request(&cfg.inner, &params, &accepted)?;
+        // SAFETY: as above.
+        unsafe { write_params(&response_params, response, cap, n_response) }?;
+        deliver(cfg, agreed, ext)
+    })
+}
+
+// Keep the static table in step with the parameter module.
+const _: () = assert!(params::SERVER_NO_CONTEXT_TAKEOVER.len() == 26);

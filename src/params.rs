@@ -1,0 +1,193 @@
+//! The four permessage-deflate parameters (RFC 7692 section 7.1): extract
+//! and validate them from one element, and serialise agreed values. This is
+//! the reference's `_extract_parameters` and `_build_parameters`.
+
+use crate::error::{Error, Result};
+use crate::header::ParamRef;
+
+pub const SERVER_NO_CONTEXT_TAKEOVER: &str = "server_no_context_takeover";
+pub const CLIENT_NO_CONTEXT_TAKEOVER: &str = "client_no_context_takeover";
+pub const SERVER_MAX_WINDOW_BITS: &str = "server_max_window_bits";
+pub const CLIENT_MAX_WINDOW_BITS: &str = "client_max_window_bits";
+
+/// `client_max_window_bits` in an offer: advertised without a value (the
+/// client can honour any value the server picks) or with a limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientBits {
+    NoValue,
+    Bits(u8),
+}
+
+/// The parameters of one element, validated. `None` means absent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Params {
+    pub server_no_context_takeover: bool,
+    pub client_no_context_takeover: bool,
+    pub server_max_window_bits: Option<u8>,
+    pub client_max_window_bits: Option<ClientBits>,
+}
+
+/// The exact strings "8".."15", static so that serialised parameters can be
+/// handed to C callers without an owner.
+const BITS_STR: [&str; 8] = ["8", "9", "10", "11", "12", "13", "14", "15"];
+
+pub fn bits_str(bits: u8) -> &'static str {
+    BITS_STR[usize::from(bits.clamp(8, 15) - 8)]
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn parse_bits(name: &str, value: Option<&[u8]>) -> Result<u8> {
+    // Only the exact spellings: no sign, no leading zero, no whitespace.
+    value
+        .and_then(|v| BITS_STR.iter().position(|s| s.as_bytes() == v))
+        .map(|i| i as u8 + 8)
+        .ok_or_else(|| invalid_value(name, value))
+}
+
+fn invalid_value(name: &str, value: Option<&[u8]>) -> Error {
+    match value {
+        Some(v) => Error::negotiation(format!("invalid value for parameter {name}: {}", lossy(v))),
+        None => Error::negotiation(format!("invalid value for parameter {name}: (none)")),
+    }
+}
+
+fn duplicate(name: &str) -> Error {
+    Error::negotiation(format!("duplicate parameter {name}"))
+}
+
+/// Validates one element's parameters. `is_server` is true when a server
+/// reads a client's offer: only there may `client_max_window_bits` come
+/// without a value.
+pub fn extract(params: &[ParamRef<'_>], is_server: bool) -> Result<Params> {
+    let mut out = Params::default();
+    let mut seen = [false; 4];
+    for p in params {
+        let (index, name) = match p.name {
+            n if n == SERVER_NO_CONTEXT_TAKEOVER.as_bytes() => (0, SERVER_NO_CONTEXT_TAKEOVER),
+            n if n == CLIENT_NO_CONTEXT_TAKEOVER.as_bytes() => (1, CLIENT_NO_CONTEXT_TAKEOVER),
+            n if n == SERVER_MAX_WINDOW_BITS.as_bytes() => (2, SERVER_MAX_WINDOW_BITS),
+            n if n == CLIENT_MAX_WINDOW_BITS.as_bytes() => (3, CLIENT_MAX_WINDOW_BITS),
+            other => return Err(Error::negotiation(format!("invalid parameter name {}", lossy(other)))),
+        };
+        if std::mem::replace(&mut seen[index], true) {
+            return Err(duplicate(name));
+        }
+        match index {
+            0 | 1 => {
+                if p.value.is_some() {
+                    return Err(invalid_value(name, p.value));
+                }
+                if index == 0 {
+                    out.server_no_context_takeover = true;
+                } else {
+                    out.client_no_context_takeover = true;
+                }
+            }
+            2 => out.server_max_window_bits = Some(parse_bits(name, p.value)?),
+            _ => {
+                out.client_max_window_bits = Some(if is_server && p.value.is_none() {
+                    ClientBits::NoValue
+                } else {
+                    ClientBits::Bits(parse_bits(name, p.value)?)
+                })
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Serialises parameters in the order of SPEC section 4; each only when set.
+pub fn build(p: &Params) -> Vec<ParamRef<'static>> {
+    let mut out = Vec::with_capacity(4);
+    let flag = |name: &'static str| ParamRef { name: name.as_bytes(), value: None };
+    let bits = |name: &'static str, b: u8| ParamRef {
+        name: name.as_bytes(),
+        value: Some(bits_str(b).as_bytes()),
+    };
+    if p.server_no_context_takeover {
+        out.push(flag(SERVER_NO_CONTEXT_TAKEOVER));
+    }
+    if p.client_no_context_takeover {
+        out.push(flag(CLIENT_NO_CONTEXT_TAKEOVER));
+    }
+    if let Some(b) = p.server_max_window_bits {
+        out.push(bits(SERVER_MAX_WINDOW_BITS, b));
+    }
+    match p.client_max_window_bits {
+        Some(ClientBits::NoValue) => out.push(flag(CLIENT_MAX_WINDOW_BITS)),
+        Some(ClientBits::Bits(b)) => out.push(bits(CLIENT_MAX_WINDOW_BITS, b)),
+        None => {}
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pr<'a>(name: &'a str, value: Option<&'a str>) -> ParamRef<'a> {
+        ParamRef { name: name.as_bytes(), value: value.map(str::as_bytes) }
+    }
+
+    #[test]
+    fn extracts_every_parameter() {
+        let got = extract(
+            &[
+                pr("server_no_context_takeover", None),
+                pr("client_no_context_takeover", None),
+                pr("server_max_window_bits", Some("10")),
+                pr("client_max_window_bits", None),
+            ],
+            true,
+        )
+        .unwrap();
+        assert_eq!(
+            got,
+            Params {
+                server_no_context_takeover: true,
+                client_no_context_takeover: true,
+                server_max_window_bits: Some(10),
+                client_max_window_bits: Some(ClientBits::NoValue),
+            }
+        );
+        assert_eq!(build(&got), vec![
+            pr("server_no_context_takeover", None),
+            pr("client_no_context_takeover", None),
+            pr("server_max_window_bits", Some("10")),
+            pr("client_max_window_bits", None),
+        ]);
+    }
+
+    #[test]
+    fn rejects_bad_parameters() {
+        let cases: Vec<(Vec<ParamRef>, bool, &str)> = vec![
+            (vec![pr("foo", None)], true, "invalid parameter name foo"),
+            (vec![pr("server_no_context_takeover", None), pr("server_no_context_takeover", None)], true,
+             "duplicate parameter server_no_context_takeover"),
+            (vec![pr("client_max_window_bits", Some("9")), pr("client_max_window_bits", None)], true,
+             "duplicate parameter client_max_window_bits"),
+            (vec![pr("server_no_context_takeover", Some("1"))], true, "invalid value"),
+            (vec![pr("client_no_context_takeover", Some("x"))], false, "invalid value"),
+            (vec![pr("client_max_window_bits", None)], false, "invalid value"),
+            (vec![pr("server_max_window_bits", None)], true, "invalid value"),
+        ];
+        for (params, is_server, want) in cases {
+            let err = extract(&params, is_server).unwrap_err();
+            assert!(matches!(err, Error::Negotiation(_)));
+            assert!(err.to_string().contains(want), "{err} lacks {want}");
+        }
+        for bad in ["7", "16", "08", "+9", " 9", "9 ", "", "0x9", "15.0", "ten"] {
+            for name in [SERVER_MAX_WINDOW_BITS, CLIENT_MAX_WINDOW_BITS] {
+                assert!(extract(&[pr(name, Some(bad))], true).is_err(), "{name}={bad:?}");
+            }
+        }
+        for bits in 8..=15u8 {
+            let s = bits.to_string();
+            let got = extract(&[pr(SERVER_MAX_WINDOW_BITS, Some(&s))], false).unwrap();
+            assert_eq!(got.server_max_window_bits, Some(bits));
+        }
+    }
+}

@@ -1,0 +1,486 @@
+//! The only wrapper around zlib: raw deflate and inflate streams whose
+//! allocations go through a counting allocator, so that an extension can
+//! report what it holds (`pmd_extension_memory_usage`), not an estimate.
+
+use std::ffi::{c_int, c_uint, c_void};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use libz_sys as z;
+
+use crate::config::CompressSettings;
+use crate::error::{Error, Result};
+
+// Added in zlib 1.2.7.1; libz-sys does not declare it.
+extern "C" {
+    fn inflateGetDictionary(strm: z::z_streamp, dictionary: *mut u8, dict_length: *mut c_uint) -> c_int;
+}
+
+/// Bytes currently allocated, shared by every stream and buffer of one
+/// extension. Cloning shares the count.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryCounter(Arc<AtomicUsize>);
+
+impl MemoryCounter {
+    pub fn get(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+    pub fn add(&self, n: usize) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+    pub fn sub(&self, n: usize) {
+        self.0.fetch_sub(n, Ordering::Relaxed);
+    }
+    /// Moves the count from `*held` to `now` (a buffer grew or shrank).
+    pub fn track(&self, held: &mut usize, now: usize) {
+        if now >= *held {
+            self.add(now - *held);
+        } else {
+            self.sub(*held - now);
+        }
+        *held = now;
+    }
+}
+
+/// Every zlib block carries its size in front of it, so `zfree` can count.
+const PREFIX: usize = 16;
+
+unsafe extern "C" fn zalloc(opaque: *mut c_void, items: c_uint, size: c_uint) -> *mut c_void {
+    let Some(total) = (items as usize)
+        .checked_mul(size as usize)
+        .and_then(|n| n.checked_add(PREFIX))
+    else {
+        return std::ptr::null_mut();
+    };
+    // SAFETY: malloc with a non-zero size; the result is checked for NULL.
+    let base = unsafe { libc::malloc(total) } as *mut u8;
+    if base.is_null() {
+        return base.cast();
+    }
+    // SAFETY: base is a fresh allocation of at least PREFIX (16) bytes,
+    // suitably aligned for a usize by malloc; opaque is the AtomicUsize
+    // inside the stream's MemoryCounter, which the stream keeps alive.
+    unsafe {
+        (base as *mut usize).write(total);
+        (*(opaque as *const AtomicUsize)).fetch_add(total, Ordering::Relaxed);
+        base.add(PREFIX).cast()
+    }
+}
+
+unsafe extern "C" fn zfree(opaque: *mut c_void, ptr: *mut c_void) {
+    if ptr.is_null() {
+        return;
+    }
+    // SAFETY: ptr came from zalloc above, so PREFIX bytes before it hold
+    // the allocation's size and are the start of a malloc block; opaque is
+    // the live counter (see zalloc).
+    unsafe {
+        let base = (ptr as *mut u8).sub(PREFIX);
+        let total = (base as *const usize).read();
+        (*(opaque as *const AtomicUsize)).fetch_sub(total, Ordering::Relaxed);
+        libc::free(base.cast());
+    }
+}
+
+/// A z_stream at a fixed address (zlib keeps a pointer back to it), wired
+/// to the counting allocator.
+struct Stream {
+    strm: Box<z::z_stream>,
+    _counter: MemoryCounter,
+}
+
+impl Stream {
+    fn new(counter: &MemoryCounter) -> Stream {
+        let strm = Box::new(z::z_stream {
+            next_in: std::ptr::null_mut(),
+            avail_in: 0,
+            total_in: 0,
+            next_out: std::ptr::null_mut(),
+            avail_out: 0,
+            total_out: 0,
+            msg: std::ptr::null_mut(),
+            state: std::ptr::null_mut(),
+            zalloc,
+            zfree,
+            opaque: Arc::as_ptr(&counter.0) as *mut c_void,
+            data_type: 0,
+            adler: 0,
+            reserved: 0,
+        });
+        Stream { strm, _counter: counter.clone() }
+    }
+
+    /// zlib's message for the last error, if any.
+    fn msg(&self) -> String {
+        if self.strm.msg.is_null() {
+            return "unknown error".into();
+        }
+        // SAFETY: zlib sets msg to a static NUL-terminated string.
+        unsafe { std::ffi::CStr::from_ptr(self.strm.msg) }
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
+fn init_error(what: &str, ret: c_int) -> Error {
+    match ret {
+        z::Z_MEM_ERROR => Error::OutOfMemory(format!("out of memory initialising the {what} stream")),
+        z::Z_VERSION_ERROR => Error::Internal(format!("incompatible zlib version for the {what} stream")),
+        _ => Error::Internal(format!("zlib refused the {what} stream settings (code {ret})")),
+    }
+}
+
+/// Makes room for at least `want` more bytes (never beyond `limit` in
+/// total), growing geometrically so that large outputs are not copied
+/// quadratically. Returns the usable spare length.
+fn spare(out: &mut Vec<u8>, want: usize, limit: usize) -> Result<usize> {
+    let room = limit.saturating_sub(out.len());
+    if out.capacity() - out.len() < want.min(room) {
+        let grow = want.max(out.len()).min(room);
+        out.try_reserve_exact(grow)
+            .map_err(|_| Error::OutOfMemory(format!("cannot grow a buffer by {grow} bytes")))?;
+    }
+    Ok((out.capacity() - out.len()).min(room).min(c_uint::MAX as usize))
+}
+
+/// A raw deflate stream.
+pub struct Deflater {
+    s: Stream,
+}
+
+// SAFETY: the stream owns its zlib state exclusively; zlib streams may move
+// between threads as long as one thread uses them at a time, which &mut
+// guarantees.
+unsafe impl Send for Deflater {}
+
+impl Deflater {
+    /// `window_bits` is the agreed 8..15; 8 compresses with zlib's 9, whose
+    /// output never reaches back more than 250 bytes (SPEC section 6).
+    pub fn new(window_bits: u8, settings: &CompressSettings, counter: &MemoryCounter) -> Result<Deflater> {
+        let mut s = Stream::new(counter);
+        let wbits = c_int::from(window_bits.clamp(9, 15));
+        // SAFETY: strm is a valid, boxed z_stream with our allocator set;
+        // the version and size describe the zlib we link.
+        let ret = unsafe {
+            z::deflateInit2_(
+                &mut *s.strm,
+                settings.level,
+                z::Z_DEFLATED,
+                -wbits,
+                settings.mem_level,
+                settings.strategy,
+                z::zlibVersion(),
+                std::mem::size_of::<z::z_stream>() as c_int,
+            )
+        };
+        if ret != z::Z_OK {
+            return Err(init_error("deflate", ret));
+        }
+        Ok(Deflater { s })
+    }
+
+    /// Compresses all of `input` and flushes with `Z_SYNC_FLUSH`, appending
+    /// to `out`. The output ends on a byte boundary with `00 00 ff ff`,
+    /// unless there was nothing at all to flush (then nothing is appended).
+    pub fn compress_sync(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        let mut rest = input;
+        loop {
+            let take = rest.len().min(c_uint::MAX as usize);
+            let (chunk, after) = rest.split_at(take);
+            self.flush_chunk(chunk, out)?;
+            rest = after;
+            if rest.is_empty() {
+                return Ok(());
+            }
+        }
+    }
+
+    fn flush_chunk(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        let strm = &mut *self.s.strm;
+        strm.next_in = chunk.as_ptr() as *mut u8;
+        strm.avail_in = chunk.len() as c_uint;
+        loop {
+            let want = (strm.avail_in as usize).saturating_add(64).max(1024);
+            let avail = spare(out, want, usize::MAX)?;
+            // SAFETY: out has `avail` bytes of spare capacity after len.
+            strm.next_out = unsafe { out.as_mut_ptr().add(out.len()) };
+            strm.avail_out = avail as c_uint;
+            // SAFETY: the stream was initialised by deflateInit2_; next_in
+            // points at avail_in readable bytes and next_out at avail_out
+            // writable bytes, both live for this call.
+            let ret = unsafe { z::deflate(strm, z::Z_SYNC_FLUSH) };
+            let written = avail - strm.avail_out as usize;
+            // SAFETY: zlib initialised exactly `written` bytes after len.
+            unsafe { out.set_len(out.len() + written) };
+            match ret {
+                // The flush is complete when zlib leaves output space unused.
+                z::Z_OK if strm.avail_in == 0 && strm.avail_out != 0 => break,
+                z::Z_OK => {}
+                // No progress possible: nothing was pending to flush.
+                z::Z_BUF_ERROR if strm.avail_in == 0 => break,
+                _ => {
+                    let msg = self.s.msg();
+                    self.clear_pointers();
+                    return Err(Error::Internal(format!("deflate failed (code {ret}): {msg}")));
+                }
+            }
+        }
+        self.clear_pointers();
+        Ok(())
+    }
+
+    fn clear_pointers(&mut self) {
+        let strm = &mut *self.s.strm;
+        strm.next_in = std::ptr::null_mut();
+        strm.next_out = std::ptr::null_mut();
+        strm.avail_in = 0;
+        strm.avail_out = 0;
+    }
+
+    /// Starts a new stream with an empty window, keeping the allocations.
+    pub fn reset(&mut self) -> Result<()> {
+        // SAFETY: the stream was initialised by deflateInit2_.
+        match unsafe { z::deflateReset(&mut *self.s.strm) } {
+            z::Z_OK => Ok(()),
+            ret => Err(Error::Internal(format!("deflateReset failed (code {ret})"))),
+        }
+    }
+}
+
+impl Drop for Deflater {
+    fn drop(&mut self) {
+        // SAFETY: the stream was initialised and is ended exactly once.
+        unsafe { z::deflateEnd(&mut *self.s.strm) };
+    }
+}
+
+/// How an inflate call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InflateStatus {
+    /// All input consumed, all output written.
+    NeedInput,
+    /// The output reached the limit; more may be pending.
+    LimitReached,
+    /// A block with BFINAL ended the stream; input after it is unconsumed.
+    StreamEnd,
+}
+
+/// A raw inflate stream.
+pub struct Inflater {
+    s: Stream,
+    window_bits: u8,
+    /// Reset since the last inflate call: zlib's data_type is stale.
+    restarted: bool,
+}
+
+// SAFETY: as for Deflater.
+unsafe impl Send for Inflater {}
+
+impl Inflater {
+    pub fn new(window_bits: u8, counter: &MemoryCounter) -> Result<Inflater> {
+        let mut s = Stream::new(counter);
+        let wbits = c_int::from(window_bits.clamp(8, 15));
+        // SAFETY: strm is a valid, boxed z_stream with our allocator set.
+        let ret = unsafe {
+            z::inflateInit2_(
+                &mut *s.strm,
+                -wbits,
+                z::zlibVersion(),
+                std::mem::size_of::<z::z_stream>() as c_int,
+            )
+        };
+        if ret != z::Z_OK {
+            return Err(init_error("inflate", ret));
+        }
+        Ok(Inflater { s, window_bits: wbits as u8, restarted: true })
+    }
+
+    /// Inflates `input`, appending to `out` without ever letting it grow
+    /// past `limit` bytes. Returns the input bytes consumed and why it
+    /// stopped. `offset` is where `input` starts in the frame, for errors.
+    pub fn inflate(
+        &mut self,
+        input: &[u8],
+        out: &mut Vec<u8>,
+        limit: usize,
+        offset: usize,
+    ) -> Result<(usize, InflateStatus)> {
+        let mut consumed = 0;
+        loop {
+            let rest = &input[consumed..];
+            let take = rest.len().min(c_uint::MAX as usize);
+            let (used, status) = self.inflate_chunk(&rest[..take], out, limit, offset + consumed)?;
+            consumed += used;
+            if status != InflateStatus::NeedInput || consumed == input.len() {
+                return Ok((consumed, status));
+            }
+        }
+    }
+
+    fn inflate_chunk(
+        &mut self,
+        chunk: &[u8],
+        out: &mut Vec<u8>,
+        limit: usize,
+        offset: usize,
+    ) -> Result<(usize, InflateStatus)> {
+        self.restarted = false;
+        let strm = &mut *self.s.strm;
+        strm.next_in = chunk.as_ptr() as *mut u8;
+        strm.avail_in = chunk.len() as c_uint;
+        let result = loop {
+            if out.len() >= limit {
+                break Ok(InflateStatus::LimitReached);
+            }
+            let want = (strm.avail_in as usize).saturating_mul(4).max(16 * 1024);
+            let avail = match spare(out, want, limit) {
+                Ok(n) => n,
+                Err(e) => break Err(e),
+            };
+            // SAFETY: out has `avail` bytes of spare capacity after len.
+            strm.next_out = unsafe { out.as_mut_ptr().add(out.len()) };
+            strm.avail_out = avail as c_uint;
+            // SAFETY: the stream was initialised by inflateInit2_; next_in
+            // and next_out describe live buffers of avail_in / avail_out.
+            let ret = unsafe { z::inflate(strm, z::Z_SYNC_FLUSH) };
+            let written = avail - strm.avail_out as usize;
+            // SAFETY: zlib initialised exactly `written` bytes after len.
+            unsafe { out.set_len(out.len() + written) };
+            let at = offset + chunk.len() - strm.avail_in as usize;
+            match ret {
+                z::Z_STREAM_END => break Ok(InflateStatus::StreamEnd),
+                z::Z_OK | z::Z_BUF_ERROR if strm.avail_in == 0 && strm.avail_out != 0 => {
+                    break Ok(InflateStatus::NeedInput)
+                }
+                z::Z_OK => {}
+                z::Z_BUF_ERROR if strm.avail_out == 0 => {}
+                z::Z_DATA_ERROR => {
+                    break Err(Error::corrupt(format!(
+                        "invalid DEFLATE data at input byte {at}: {}",
+                        self.s.msg()
+                    )))
+                }
+                z::Z_NEED_DICT => {
+                    break Err(Error::corrupt(format!(
+                        "invalid DEFLATE data at input byte {at}: stream needs a preset dictionary"
+                    )))
+                }
+                z::Z_MEM_ERROR => break Err(Error::OutOfMemory("out of memory while inflating".into())),
+                _ => break Err(Error::Internal(format!("inflate failed (code {ret}): {}", self.s.msg()))),
+            }
+        };
+        let strm = &mut *self.s.strm;
+        let used = chunk.len() - strm.avail_in as usize;
+        strm.next_in = std::ptr::null_mut();
+        strm.next_out = std::ptr::null_mut();
+        strm.avail_in = 0;
+        strm.avail_out = 0;
+        result.map(|status| (used, status))
+    }
+
+    /// True when the last inflate call stopped between two DEFLATE blocks
+    /// (zlib reports this in data_type, bit 128), as every flushed message
+    /// must end.
+    pub fn at_block_boundary(&self) -> bool {
+        self.restarted || self.s.strm.data_type & 128 != 0
+    }
+
+    /// Starts a new stream with an empty window, keeping the allocations.
+    pub fn reset(&mut self) -> Result<()> {
+        self.restarted = true;
+        // SAFETY: the stream was initialised by inflateInit2_.
+        match unsafe { z::inflateReset(&mut *self.s.strm) } {
+            z::Z_OK => Ok(()),
+            ret => Err(Error::Internal(format!("inflateReset failed (code {ret})"))),
+        }
+    }
+
+    /// Starts a new stream whose window is the old stream's (after a BFINAL
+    /// block, a sender that keeps its context continues from it).
+    pub fn restart_keeping_window(&mut self) -> Result<()> {
+        let mut window = vec![0u8; 1usize << self.window_bits];
+        let mut len: c_uint = 0;
+        // SAFETY: window has room for 2^window_bits bytes, the most zlib
+        // copies for this stream.
+        let ret = unsafe { inflateGetDictionary(&mut *self.s.strm, window.as_mut_ptr(), &mut len) };
+        if ret != z::Z_OK {
+            return Err(Error::Internal(format!("inflateGetDictionary failed (code {ret})")));
+        }
+        self.reset()?;
+        if len == 0 {
+            return Ok(());
+        }
+        // SAFETY: a raw inflate stream just reset accepts a dictionary of
+        // len bytes, which window holds.
+        match unsafe { z::inflateSetDictionary(&mut *self.s.strm, window.as_ptr(), len) } {
+            z::Z_OK => Ok(()),
+            ret => Err(Error::Internal(format!("inflateSetDictionary failed (code {ret})"))),
+        }
+    }
+}
+
+impl Drop for Inflater {
+    fn drop(&mut self) {
+        // SAFETY: the stream was initialised and is ended exactly once.
+        unsafe { z::inflateEnd(&mut *self.s.strm) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_allocations_and_releases_them() {
+        let counter = MemoryCounter::default();
+        let d = Deflater::new(15, &CompressSettings::default(), &counter).unwrap();
+        let with_deflate = counter.get();
+        // 2^(15+2) + 2^(8+9) = 256 KiB plus state.
+        assert!(with_deflate > 256 * 1024, "{with_deflate}");
+        let mut i = Inflater::new(15, &counter).unwrap();
+        let mut out = Vec::new();
+        i.inflate(&[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00, 0x00, 0xff, 0xff], &mut out, usize::MAX, 0)
+            .unwrap();
+        assert_eq!(out, b"Hello");
+        assert!(counter.get() > with_deflate + 32 * 1024);
+        drop(d);
+        drop(i);
+        assert_eq!(counter.get(), 0);
+    }
+
+    #[test]
+    fn sync_flush_ends_with_tail_and_matches_rfc() {
+        let counter = MemoryCounter::default();
+        let mut d = Deflater::new(15, &CompressSettings::default(), &counter).unwrap();
+        let mut out = Vec::new();
+        d.compress_sync(b"Hello", &mut out).unwrap();
+        assert_eq!(out, [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00, 0x00, 0xff, 0xff]);
+        // A second flush with nothing new appends nothing.
+        let before = out.len();
+        d.compress_sync(b"", &mut out).unwrap();
+        assert_eq!(out.len(), before);
+    }
+
+    #[test]
+    fn inflate_respects_the_limit() {
+        let counter = MemoryCounter::default();
+        let mut d = Deflater::new(15, &CompressSettings::default(), &counter).unwrap();
+        let mut compressed = Vec::new();
+        d.compress_sync(&vec![b'a'; 100_000], &mut compressed).unwrap();
+        let mut i = Inflater::new(15, &counter).unwrap();
+        let mut out = Vec::new();
+        let (_, status) = i.inflate(&compressed, &mut out, 1000, 0).unwrap();
+        assert_eq!(status, InflateStatus::LimitReached);
+        assert_eq!(out.len(), 1000);
+        assert!(out.capacity() <= 1000);
+    }
+
+    #[test]
+    fn corrupt_data_names_the_offset() {
+        let counter = MemoryCounter::default();
+        let mut i = Inflater::new(15, &counter).unwrap();
+        let err = i.inflate(&[0xff, 0xff, 0xff], &mut Vec::new(), usize::MAX, 0).unwrap_err();
+        assert!(matches!(err, Error::CorruptData(_)), "{err:?}");
+        assert!(err.to_string().contains("input byte"), "{err}");
+    }
+}
