@@ -120,7 +120,9 @@ impl Encoder {
             Some(d) => d,
             None => self.deflater.insert(Deflater::new(self.window_bits, &self.settings, &self.counter)?),
         };
-        deflater.compress_sync(data, &mut self.buf)?;
+        // Expect about what the last frame gave; grow by doubling if not.
+        let hint = data.len().saturating_add(64).min(self.last_len.saturating_mul(2).max(4096));
+        deflater.compress_sync(data, &mut self.buf, hint)?;
         if fin {
             if self.buf.ends_with(&TAIL) {
                 self.buf.truncate(self.buf.len() - TAIL.len());
@@ -174,11 +176,11 @@ impl Decoder {
             return Err(e.clone());
         }
         match self.decode_frame(frame, max_size) {
-            Ok(Some(rsv1)) => {
+            Ok(true) => {
                 self.last_len = self.buf.len();
-                Ok(frame.with_data(&self.buf, rsv1))
+                Ok(frame.with_data(&self.buf, false))
             }
-            Ok(None) => Ok(*frame),
+            Ok(false) => Ok(*frame),
             Err(e) => {
                 self.failed = Some(e.clone());
                 self.inflater = None;
@@ -189,8 +191,8 @@ impl Decoder {
         }
     }
 
-    /// Ok(None): pass the frame through; Ok(Some(rsv1)): output is in buf.
-    fn decode_frame(&mut self, frame: &Frame<'_>, max_size: usize) -> Result<Option<bool>> {
+    /// Ok(false): pass the frame through; Ok(true): the output is in buf.
+    fn decode_frame(&mut self, frame: &Frame<'_>, max_size: usize) -> Result<bool> {
         let op = frame.opcode;
         if op > 15 {
             return Err(Error::invalid(format!("opcode {op} does not fit in 4 bits")));
@@ -202,7 +204,7 @@ impl Decoder {
             if frame.rsv1 {
                 return Err(Error::protocol(format!("RSV1 set on a control frame (opcode {op})")));
             }
-            return Ok(None);
+            return Ok(false);
         }
         if op == OP_CONT {
             if frame.rsv1 {
@@ -214,7 +216,7 @@ impl Decoder {
                     if frame.fin {
                         self.state = DecodeState::Idle;
                     }
-                    return Ok(None);
+                    return Ok(false);
                 }
                 DecodeState::Compressed { .. } => {}
             }
@@ -228,7 +230,7 @@ impl Decoder {
                 if !frame.fin {
                     self.state = DecodeState::Uncompressed;
                 }
-                return Ok(None);
+                return Ok(false);
             }
             self.state = DecodeState::Compressed { ended: false, after_end: 0 };
         }
@@ -243,7 +245,7 @@ impl Decoder {
                 self.inflater = None;
             }
         }
-        Ok(Some(false))
+        Ok(true)
     }
 
     fn inflate_frame(&mut self, frame: &Frame<'_>, max_size: usize) -> Result<()> {
@@ -282,7 +284,8 @@ impl Decoder {
             } else {
                 (limit, 0)
             };
-            let (used, status) = inflater.inflate(input, &mut self.buf, call_limit, offset)?;
+            let hint = self.last_len.saturating_mul(2).max(input.len().saturating_mul(4)).max(1024);
+            let (used, status) = inflater.inflate(input, &mut self.buf, call_limit, offset, hint)?;
             if ended {
                 self.state = DecodeState::Compressed { ended, after_end: after_end + used };
                 if self.buf.len() > before {

@@ -182,12 +182,13 @@ impl Deflater {
     /// Compresses all of `input` and flushes with `Z_SYNC_FLUSH`, appending
     /// to `out`. The output ends on a byte boundary with `00 00 ff ff`,
     /// unless there was nothing at all to flush (then nothing is appended).
-    pub fn compress_sync(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<()> {
+    /// `hint` is the output size expected; the buffer grows from there.
+    pub fn compress_sync(&mut self, input: &[u8], out: &mut Vec<u8>, hint: usize) -> Result<()> {
         let mut rest = input;
         loop {
             let take = rest.len().min(c_uint::MAX as usize);
             let (chunk, after) = rest.split_at(take);
-            self.flush_chunk(chunk, out)?;
+            self.flush_chunk(chunk, out, hint)?;
             rest = after;
             if rest.is_empty() {
                 return Ok(());
@@ -195,13 +196,13 @@ impl Deflater {
         }
     }
 
-    fn flush_chunk(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<()> {
+    fn flush_chunk(&mut self, chunk: &[u8], out: &mut Vec<u8>, hint: usize) -> Result<()> {
         let strm = &mut *self.s.strm;
         strm.next_in = chunk.as_ptr() as *mut u8;
         strm.avail_in = chunk.len() as c_uint;
         loop {
-            let want = (strm.avail_in as usize).saturating_add(64).max(1024);
-            let avail = spare(out, want, usize::MAX)?;
+            // A flush needs a few bytes even for empty input.
+            let avail = spare(out, hint.max(64), usize::MAX)?;
             // SAFETY: out has `avail` bytes of spare capacity after len.
             strm.next_out = unsafe { out.as_mut_ptr().add(out.len()) };
             strm.avail_out = avail as c_uint;
@@ -297,19 +298,21 @@ impl Inflater {
 
     /// Inflates `input`, appending to `out` without ever letting it grow
     /// past `limit` bytes. Returns the input bytes consumed and why it
-    /// stopped. `offset` is where `input` starts in the frame, for errors.
+    /// stopped. `offset` is where `input` starts in the frame, for errors;
+    /// `hint` is the output size expected (the buffer grows from there).
     pub fn inflate(
         &mut self,
         input: &[u8],
         out: &mut Vec<u8>,
         limit: usize,
         offset: usize,
+        hint: usize,
     ) -> Result<(usize, InflateStatus)> {
         let mut consumed = 0;
         loop {
             let rest = &input[consumed..];
             let take = rest.len().min(c_uint::MAX as usize);
-            let (used, status) = self.inflate_chunk(&rest[..take], out, limit, offset + consumed)?;
+            let (used, status) = self.inflate_chunk(&rest[..take], out, limit, offset + consumed, hint)?;
             consumed += used;
             if status != InflateStatus::NeedInput || consumed == input.len() {
                 return Ok((consumed, status));
@@ -323,6 +326,7 @@ impl Inflater {
         out: &mut Vec<u8>,
         limit: usize,
         offset: usize,
+        hint: usize,
     ) -> Result<(usize, InflateStatus)> {
         self.restarted = false;
         let strm = &mut *self.s.strm;
@@ -332,8 +336,7 @@ impl Inflater {
             if out.len() >= limit {
                 break Ok(InflateStatus::LimitReached);
             }
-            let want = (strm.avail_in as usize).saturating_mul(4).max(16 * 1024);
-            let avail = match spare(out, want, limit) {
+            let avail = match spare(out, hint.max(64), limit) {
                 Ok(n) => n,
                 Err(e) => break Err(e),
             };
@@ -439,7 +442,7 @@ mod tests {
         assert!(with_deflate > 256 * 1024, "{with_deflate}");
         let mut i = Inflater::new(15, &counter).unwrap();
         let mut out = Vec::new();
-        i.inflate(&[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00, 0x00, 0xff, 0xff], &mut out, usize::MAX, 0)
+        i.inflate(&[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00, 0x00, 0xff, 0xff], &mut out, usize::MAX, 0, 64)
             .unwrap();
         assert_eq!(out, b"Hello");
         assert!(counter.get() > with_deflate + 32 * 1024);
@@ -453,11 +456,11 @@ mod tests {
         let counter = MemoryCounter::default();
         let mut d = Deflater::new(15, &CompressSettings::default(), &counter).unwrap();
         let mut out = Vec::new();
-        d.compress_sync(b"Hello", &mut out).unwrap();
+        d.compress_sync(b"Hello", &mut out, 64).unwrap();
         assert_eq!(out, [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00, 0x00, 0xff, 0xff]);
         // A second flush with nothing new appends nothing.
         let before = out.len();
-        d.compress_sync(b"", &mut out).unwrap();
+        d.compress_sync(b"", &mut out, 64).unwrap();
         assert_eq!(out.len(), before);
     }
 
@@ -466,10 +469,10 @@ mod tests {
         let counter = MemoryCounter::default();
         let mut d = Deflater::new(15, &CompressSettings::default(), &counter).unwrap();
         let mut compressed = Vec::new();
-        d.compress_sync(&vec![b'a'; 100_000], &mut compressed).unwrap();
+        d.compress_sync(&vec![b'a'; 100_000], &mut compressed, 64).unwrap();
         let mut i = Inflater::new(15, &counter).unwrap();
         let mut out = Vec::new();
-        let (_, status) = i.inflate(&compressed, &mut out, 1000, 0).unwrap();
+        let (_, status) = i.inflate(&compressed, &mut out, 1000, 0, 64).unwrap();
         assert_eq!(status, InflateStatus::LimitReached);
         assert_eq!(out.len(), 1000);
         assert!(out.capacity() <= 1000);
@@ -479,7 +482,7 @@ mod tests {
     fn corrupt_data_names_the_offset() {
         let counter = MemoryCounter::default();
         let mut i = Inflater::new(15, &counter).unwrap();
-        let err = i.inflate(&[0xff, 0xff, 0xff], &mut Vec::new(), usize::MAX, 0).unwrap_err();
+        let err = i.inflate(&[0xff, 0xff, 0xff], &mut Vec::new(), usize::MAX, 0, 64).unwrap_err();
         assert!(matches!(err, Error::CorruptData(_)), "{err:?}");
         assert!(err.to_string().contains("input byte"), "{err}");
     }

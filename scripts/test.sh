@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what the tests need (idempotent, quick when
+# already there), then runs every suite. Any failure fails the run; a peer
+# or tool that cannot start is a failure, never a skip.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { printf '\n==== %s\n' "$*"; }
+
+step "setup"
+./scripts/setup-build-env.sh
+./scripts/setup-test-env.sh
+
+step "format and lints"
+cargo fmt --check
+cargo clippy --release --all-targets -- -D warnings
+
+step "build (generates include/pmdeflate.h)"
+cargo build --release
+
+step "Rust unit and integration tests"
+cargo test --release
+
+step "C tests under valgrind"
+./tests/c/run.sh
+
+step "extension framework: C tests under valgrind"
+./tests/c/framework/run.sh
+
+step "cross-checks against the reference (Python websockets)"
+./tests/python/run.sh
+
+step "C examples: demo and loopback"
+make demo
+
+step "interop with real peers"
+./tests/interop/run.sh
+
+step "extension framework interop with Python websockets"
+./tests/framework_interop/run.sh
+
+step "all suites passed"
