@@ -284,7 +284,7 @@ impl Decoder {
             } else {
                 (limit, 0)
             };
-            let hint = self.last_len.saturating_mul(2).max(input.len().saturating_mul(4)).max(1024);
+            let hint = self.last_len.saturating_mul(2).max(input.len().saturating_mul(4)).max(256);
             let (used, status) = inflater.inflate(input, &mut self.buf, call_limit, offset, hint)?;
             if ended {
                 self.state = DecodeState::Compressed { ended, after_end: after_end + used };
