@@ -7,7 +7,10 @@ CC     ?= cc
 CFLAGS ?= -O2
 LIBDIR := target/release
 
-.PHONY: all lib demo test clean
+PREFIX ?= /usr/local
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+
+.PHONY: all lib demo test install clean
 
 all: lib
 
@@ -25,6 +28,15 @@ demo: $(LIBDIR)/demo
 
 test:
 	./scripts/test.sh
+
+# Installs the libraries, the header and a pkg-config file under PREFIX.
+install: lib
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 0644 include/pmdeflate.h $(DESTDIR)$(PREFIX)/include/
+	install -m 0755 $(LIBDIR)/libpmdeflate.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 0644 $(LIBDIR)/libpmdeflate.a $(DESTDIR)$(PREFIX)/lib/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' pmdeflate.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/pmdeflate.pc
 
 clean:
 	cargo clean
