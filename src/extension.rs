@@ -126,11 +126,6 @@ impl Encoder {
         if fin {
             if self.buf.ends_with(&TAIL) {
                 self.buf.truncate(self.buf.len() - TAIL.len());
-            } else if self.buf.is_empty() {
-                // Nothing was pending (an empty final frame after a flushed
-                // one): send the first byte of an empty stored block, whose
-                // other four bytes are the tail the receiver appends.
-                self.buf.push(0x00);
             } else {
                 return Err(Error::Internal("deflate output does not end with 00 00 ff ff".into()));
             }

@@ -14,6 +14,7 @@ pub mod config;
 pub mod error;
 pub mod extension;
 pub mod ffi;
+pub mod framework;
 pub mod header;
 pub mod negotiate;
 pub mod params;

@@ -180,54 +180,56 @@ impl Deflater {
     }
 
     /// Compresses all of `input` and flushes with `Z_SYNC_FLUSH`, appending
-    /// to `out`. The output ends on a byte boundary with `00 00 ff ff`,
-    /// unless there was nothing at all to flush (then nothing is appended).
-    /// `hint` is the output size expected; the buffer grows from there.
+    /// to `out`; the output ends on a byte boundary with `00 00 ff ff`.
+    /// Like the reference (Python's `compress()` then `flush()`), the input
+    /// goes in with `Z_NO_FLUSH` first, so the bytes are the reference's
+    /// even for empty frames and stored blocks. `hint` is the output size
+    /// expected; the buffer grows from there.
     pub fn compress_sync(&mut self, input: &[u8], out: &mut Vec<u8>, hint: usize) -> Result<()> {
         let mut rest = input;
         loop {
             let take = rest.len().min(c_uint::MAX as usize);
             let (chunk, after) = rest.split_at(take);
-            self.flush_chunk(chunk, out, hint)?;
+            self.run(chunk, z::Z_NO_FLUSH, out, hint)?;
             rest = after;
             if rest.is_empty() {
-                return Ok(());
+                break;
             }
         }
+        self.run(&[], z::Z_SYNC_FLUSH, out, hint)
     }
 
-    fn flush_chunk(&mut self, chunk: &[u8], out: &mut Vec<u8>, hint: usize) -> Result<()> {
+    /// Calls deflate with `flush` until `chunk` is consumed and, for a
+    /// flush, until the flush is complete (zlib leaves output space unused).
+    fn run(&mut self, chunk: &[u8], flush: c_int, out: &mut Vec<u8>, hint: usize) -> Result<()> {
         let strm = &mut *self.s.strm;
         strm.next_in = chunk.as_ptr() as *mut u8;
         strm.avail_in = chunk.len() as c_uint;
-        loop {
+        let result = loop {
             // A flush needs a few bytes even for empty input.
-            let avail = spare(out, hint.max(64), usize::MAX)?;
+            let avail = match spare(out, hint.max(64), usize::MAX) {
+                Ok(n) => n,
+                Err(e) => break Err(e),
+            };
             // SAFETY: out has `avail` bytes of spare capacity after len.
             strm.next_out = unsafe { out.as_mut_ptr().add(out.len()) };
             strm.avail_out = avail as c_uint;
             // SAFETY: the stream was initialised by deflateInit2_; next_in
             // points at avail_in readable bytes and next_out at avail_out
             // writable bytes, both live for this call.
-            let ret = unsafe { z::deflate(strm, z::Z_SYNC_FLUSH) };
+            let ret = unsafe { z::deflate(strm, flush) };
             let written = avail - strm.avail_out as usize;
             // SAFETY: zlib initialised exactly `written` bytes after len.
             unsafe { out.set_len(out.len() + written) };
             match ret {
-                // The flush is complete when zlib leaves output space unused.
-                z::Z_OK if strm.avail_in == 0 && strm.avail_out != 0 => break,
+                // Z_BUF_ERROR: no progress was possible, i.e. nothing to do.
+                z::Z_OK | z::Z_BUF_ERROR if strm.avail_in == 0 && strm.avail_out != 0 => break Ok(()),
                 z::Z_OK => {}
-                // No progress possible: nothing was pending to flush.
-                z::Z_BUF_ERROR if strm.avail_in == 0 => break,
-                _ => {
-                    let msg = self.s.msg();
-                    self.clear_pointers();
-                    return Err(Error::Internal(format!("deflate failed (code {ret}): {msg}")));
-                }
+                _ => break Err(Error::Internal(format!("deflate failed (code {ret}): {}", self.s.msg()))),
             }
-        }
+        };
         self.clear_pointers();
-        Ok(())
+        result
     }
 
     fn clear_pointers(&mut self) {
@@ -458,10 +460,11 @@ mod tests {
         let mut out = Vec::new();
         d.compress_sync(b"Hello", &mut out, 64).unwrap();
         assert_eq!(out, [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00, 0x00, 0xff, 0xff]);
-        // A second flush with nothing new appends nothing.
-        let before = out.len();
+        // An empty frame after a flushed one is an empty stored block, as
+        // the reference (compress then flush) sends it.
+        out.clear();
         d.compress_sync(b"", &mut out, 64).unwrap();
-        assert_eq!(out.len(), before);
+        assert_eq!(out, [0x00, 0x00, 0x00, 0xff, 0xff]);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::error::Error;
 
 pub mod config;
 pub mod extension;
+pub mod framework;
 pub mod header;
 pub mod negotiate;
 pub mod result;
