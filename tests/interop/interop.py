@@ -27,6 +27,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 EX = os.path.join(ROOT, "examples-c")
 SERVER = os.path.join(EX, "ws_echo_server")
+WSLAY_SERVER = os.path.join(EX, "wslay_echo_server")
+# The wslay integration runs a representative subset of the client cells.
+WSLAY_CELLS = {"default", "impose server_max_wbits=9", "offer client_max_wbits=12", "impose server_no_ctx",
+               "offer client_no_ctx", "all params, wbits 9"}
 CLIENT = os.path.join(EX, "ws_echo_client")
 PY = os.path.join(ROOT, ".venv", "bin", "python")
 PEERS = os.path.join(HERE, "peers.py")
@@ -233,18 +237,20 @@ def peer_client_config(peer, url, offers):
     return cfg
 
 
-def peer_clients():
-    for peer in ("websockets", "ws", "autobahn"):
+def peer_clients(server=SERVER, label="peer->our srv", peers=("websockets", "ws", "autobahn"), cells=None):
+    for peer in peers:
         for name, args, offers, expect in client_cells():
+            if cells is not None and name not in cells:
+                continue
             limit = PEER_LIMITS.get((peer, name))
             if limit and limit[0] == "n/a":
-                record("peer->our srv", peer, name, "N/A", limit[1])
+                record(label, peer, name, "N/A", limit[1])
                 continue
             try:
-                srv, port = start([SERVER, "--port", "0", "--max-size", str(MAX), "--max-connections", "0"] + args,
-                                  "ws_echo_server")
+                srv, port = start([server, "--port", "0", "--max-size", str(MAX), "--max-connections", "0"] + args,
+                                  os.path.basename(server))
             except RuntimeError as e:
-                record("peer->our srv", peer, name, "FAIL", str(e))
+                record(label, peer, name, "FAIL", str(e))
                 continue
             cfg = peer_client_config(peer, f"ws://127.0.0.1:{port}/", offers)
             try:
@@ -259,7 +265,12 @@ def peer_clients():
             status, detail = judge_client_cell(peer, name, expect, r, neg, limit)
             if note and status == "PASS":
                 status, detail = "DOC", f"{note}; {detail}"
-            record("peer->our srv", peer, name, status, detail)
+            record(label, peer, name, status, detail)
+
+
+def wslay_clients():
+    """The wslay integration (examples-c/wslay_echo_server.c) against real clients."""
+    peer_clients(WSLAY_SERVER, "peer->wslay srv", ("websockets", "ws"), WSLAY_CELLS)
 
 
 def judge_client_cell(peer, name, expect, r, neg, limit):
@@ -611,7 +622,8 @@ def main():
     t0 = time.time()
     v = versions()
     print("peers:", ", ".join(f"{k} {val}" for k, val in v.items()), flush=True)
-    parts = {"clients": peer_clients, "servers": peer_servers, "raw": raw_cells, "browser": browser}
+    parts = {"clients": peer_clients, "wslay": wslay_clients, "servers": peer_servers, "raw": raw_cells,
+             "browser": browser}
     for name, fn in parts.items():
         if not only or name in only:
             try:

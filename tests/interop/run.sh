@@ -3,7 +3,7 @@
 # websockets, ws, Autobahn|Python and headless Chromium. Prints the matrix,
 # rewrites the table in docs/interop.md, exits non-zero on any failure.
 #   tests/interop/run.sh                  everything
-#   tests/interop/run.sh clients|servers|raw|browser   one part (docs untouched)
+#   tests/interop/run.sh clients|wslay|servers|raw|browser   one part (docs untouched)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
