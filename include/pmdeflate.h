@@ -136,6 +136,11 @@ typedef enum pmd_result {
 } pmd_result;
 
 /*
+ One connection's negotiated extensions, in order (opaque).
+ */
+typedef struct pmd_chain pmd_chain;
+
+/*
  An opaque set of permessage-deflate parameters for either role (the
  reference's client and server factory arguments) plus zlib settings.
  */
@@ -152,6 +157,13 @@ typedef struct pmd_extension pmd_extension;
  pmd_header_get hands out.
  */
 typedef struct pmd_header pmd_header;
+
+/*
+ An ordered list of client and server factories (opaque): what a host
+ offers, accepts and answers. Thread-safe: negotiations on one
+ negotiator from several threads run one at a time.
+ */
+typedef struct pmd_negotiator pmd_negotiator;
 
 /*
  A WebSocket frame's header bits and payload. `data` may be NULL when
@@ -193,6 +205,172 @@ typedef struct pmd_param {
   const char *value;
   size_t value_len;
 } pmd_param;
+
+/*
+ The operations of one kind of extension (the reference's abstract
+ Extension class), usually a static const table shared by every instance
+ of that kind. The library copies the function pointers when an instance
+ is accepted, and keeps the table's address only to show it back in
+ accepted lists and pmd_chain_get (so that a factory can recognise its own
+ kind by comparing vtable pointers). Keep it alive while instances live.
+
+ Every callback gets the instance's `state` as its first argument and
+ returns a pmd_result value as an int (PMD_OK, or the error to report;
+ any other value is treated as PMD_ERR_INVALID_ARGUMENT). Callbacks run on
+ the thread that called pmd_chain_encode, pmd_chain_decode or a _free
+ function, never two at once for one chain (the chain holds a lock while
+ they run; instances of different chains may run at the same time on
+ different threads, so state they share needs a lock), and must not call pmd_chain_* or pmd_negotiator_* functions
+ (those return PMD_ERR_INVALID_ARGUMENT inside a callback). They must not
+ throw (C++) or longjmp out.
+ */
+typedef struct pmd_extension_vtable {
+  /*
+   The extension's name, a NUL-terminated token (e.g. "x-xor"), alive as
+   long as the vtable. NULL or not a token: the instance is refused.
+   */
+  const char *name;
+  /*
+   Required. Encodes one outgoing frame (the reference's encode). Write
+   the whole result frame to `*out`: out->data may point at in->data
+   (payload unchanged) or into memory the instance owns, which must stay
+   valid and unchanged until the next encode call on this instance or
+   its destroy. out->data may be NULL only when out->len is 0. The
+   opcode must stay 0..15; `*out` comes in filled with an invalid
+   opcode, so returning PMD_OK without writing it is detected.
+   */
+  int (*encode)(void *state, const struct pmd_frame *in_, struct pmd_frame *out);
+  /*
+   Required. Decodes one incoming frame (the reference's decode), with
+   the same rules for `*out` (valid until the next decode call or
+   destroy). `max_size` (0: no limit) bounds the decoded payload: return
+   PMD_ERR_PAYLOAD_TOO_BIG beyond it. PMD_ERR_PROTOCOL for a frame that
+   breaks the extension's rules.
+   */
+  int (*decode)(void *state, const struct pmd_frame *in_, size_t max_size, struct pmd_frame *out);
+  /*
+   Optional (NULL: nothing to free). Frees the instance's state; called
+   exactly once, when the chain holding it is freed, when a negotiation
+   that accepted it fails later, or when the library refuses the
+   instance right after the callback that made it returned (a bad name,
+   a missing callback, bad response parameters).
+   */
+  void (*destroy)(void *state);
+} pmd_extension_vtable;
+
+/*
+ One extension instance: its vtable and its state (the object a
+ factory created). A factory callback that returns PMD_OK must set
+ `vtable`; `state` may be NULL for a stateless extension. A NULL vtable
+ is PMD_ERR_INVALID_ARGUMENT, and the library cannot free that state.
+ */
+typedef struct pmd_extension_instance {
+  const struct pmd_extension_vtable *vtable;
+  void *state;
+} pmd_extension_instance;
+
+/*
+ A client-side factory (the reference's ClientExtensionFactory). Fill
+ one in and pass it to pmd_negotiator_add_client, which copies it.
+
+ Callbacks run on the thread that called the pmd_negotiator_* function,
+ one at a time for one negotiator (it holds a lock), possibly on
+ different threads over time. They must not call pmd_negotiator_* or
+ pmd_chain_* functions, throw or longjmp.
+ */
+typedef struct pmd_client_factory {
+  /*
+   The extension's name, a NUL-terminated token, alive as long as the
+   negotiator. Response elements with this name are given to this
+   factory.
+   */
+  const char *name;
+  /*
+   Passed to every callback; owned by the negotiator once added.
+   */
+  void *user;
+  /*
+   Required. The offer's parameters (the reference's
+   get_request_params): set `*params` to an array of `*n` parameters
+   (both come in as NULL / 0: leaving them means no parameters). The
+   array and its strings belong to the factory (not the stack: they are
+   read after the callback returns); the library copies them before it
+   calls any other callback of this factory.
+   Names and values must be tokens (value NULL: no value); anything else
+   fails the offer with PMD_ERR_INVALID_ARGUMENT.
+   */
+  int (*get_request_params)(void *user, const struct pmd_param **params, size_t *n);
+  /*
+   Required. Processes the parameters of a server response element with
+   this factory's name (the reference's process_response_params).
+   `params` (NUL-terminated strings, also usable as (ptr, len)) and
+   `accepted` (the extensions accepted before, in order) are valid only
+   during the call; accepted[i].vtable->name gives each one's name. To
+   accept, write the new instance to `*out` (it comes in as
+   {NULL, NULL}) and return PMD_OK: the chain then owns it. Return
+   PMD_ERR_NEGOTIATION to decline (the next factory with this name is
+   tried); any other error fails the negotiation with that result. On
+   any error `*out` is ignored: free what you created yourself.
+   */
+  int (*process_response_params)(void *user,
+                                 const struct pmd_param *params,
+                                 size_t n,
+                                 const struct pmd_extension_instance *accepted,
+                                 size_t n_accepted,
+                                 struct pmd_extension_instance *out);
+  /*
+   Optional (NULL: nothing to free). Frees `user`; called exactly once,
+   from pmd_negotiator_free, only if pmd_negotiator_add_client returned
+   PMD_OK.
+   */
+  void (*destroy)(void *user);
+} pmd_client_factory;
+
+/*
+ A server-side factory (the reference's ServerExtensionFactory). Fill
+ one in and pass it to pmd_negotiator_add_server, which copies it. The
+ thread rules of pmd_client_factory apply.
+ */
+typedef struct pmd_server_factory {
+  /*
+   The extension's name, a NUL-terminated token, alive as long as the
+   negotiator. Client offers with this name are given to this factory.
+   */
+  const char *name;
+  /*
+   Passed to every callback; owned by the negotiator once added.
+   */
+  void *user;
+  /*
+   Required. Processes the parameters of one client offer with this
+   factory's name (the reference's process_request_params). `params`
+   and `accepted` are as for process_response_params. To accept, set
+   `*response` / `*n_response` to the response parameters (they come in
+   as NULL / 0; names and values must be tokens) and `*out` to the new
+   instance, and return PMD_OK. The response array and its strings may
+   live in the factory or in the new instance's state (not the stack:
+   they are read after the callback returns); the library copies them
+   before it calls any other callback. Bad response parameters or a bad instance are
+   PMD_ERR_INVALID_ARGUMENT (the instance is destroyed). Return
+   PMD_ERR_NEGOTIATION to decline the offer (the next factory with this
+   name, then the next offer, is tried); any other error fails the
+   negotiation with that result. On any error the outputs are ignored.
+   */
+  int (*process_request_params)(void *user,
+                                const struct pmd_param *params,
+                                size_t n,
+                                const struct pmd_extension_instance *accepted,
+                                size_t n_accepted,
+                                const struct pmd_param **response,
+                                size_t *n_response,
+                                struct pmd_extension_instance *out);
+  /*
+   Optional (NULL: nothing to free). Frees `user`; called exactly once,
+   from pmd_negotiator_free, only if pmd_negotiator_add_server returned
+   PMD_OK.
+   */
+  void (*destroy)(void *user);
+} pmd_server_factory;
 
 #ifdef __cplusplus
 extern "C" {
@@ -370,8 +548,10 @@ enum pmd_result pmd_extension_encode(struct pmd_extension *ext,
  Decodes one incoming frame (the reference's decode). Control frames
  pass through; a data frame without RSV1 starts an uncompressed message
  whose frames pass through; a compressed message's frames are inflated
- and come out with RSV1 cleared. `max_size` bounds this frame's decoded
- size (0: no limit); pass the message's remaining budget.
+ and come out with RSV1 cleared. `max_size` bounds this frame's inflated
+ size (0: no limit); pass the message's remaining budget. Frames that
+ pass through are not measured against it: their length is on the wire,
+ for the host to check as it reads them.
 
  out->data points at in->data or into a buffer owned by `ext`, valid
  until the next pmd_extension_decode on this extension or until it is
@@ -438,6 +618,287 @@ size_t pmd_extension_memory_usage(const struct pmd_extension *ext);
  `ext` is NULL or a live extension, not used afterwards.
  */
 void pmd_extension_free(struct pmd_extension *ext);
+
+/*
+ Fills `*out` with pmdeflate's own permessage-deflate client factory for
+ a copy of `cfg` (its offer and the response rules of SPEC section 4):
+ one pmd_client_factory among others, to add to a negotiator with
+ pmd_negotiator_add_client. Its extensions encode and decode like a
+ pmd_extension; their vtable's name is "permessage-deflate". Its
+ callbacks are thread-safe.
+
+ Ownership: `out->user` holds the copy. Adding the factory to a
+ negotiator hands it over; a factory never added must be released with
+ `out->destroy(out->user)`. `cfg` is not referenced afterwards.
+
+ Results: PMD_OK; PMD_ERR_NULL_POINTER when cfg or out is NULL (nothing
+ is written).
+
+ # Safety
+ `cfg` is NULL or a live config; `out` is NULL or writable.
+ */
+enum pmd_result pmd_client_factory_permessage_deflate(const struct pmd_config *cfg,
+                                                      struct pmd_client_factory *out);
+
+/*
+ Fills `*out` with pmdeflate's own permessage-deflate server factory for
+ a copy of `cfg` (the rules of SPEC section 5), to add with
+ pmd_negotiator_add_server. `require` has no effect here, as the
+ reference's factory has no such option: a host that needs
+ permessage-deflate checks the chain. The response parameters it returns
+ live in the extension's state. Ownership as for
+ pmd_client_factory_permessage_deflate.
+
+ Results: PMD_OK; PMD_ERR_NULL_POINTER; PMD_ERR_INVALID_ARGUMENT for a
+ config a server cannot use (client_max_window_bits =
+ PMD_WINDOW_BITS_NO_VALUE, or require_client_max_window_bits without
+ client_max_window_bits), as the reference's constructor refuses it.
+
+ # Safety
+ `cfg` is NULL or a live config; `out` is NULL or writable.
+ */
+enum pmd_result pmd_server_factory_permessage_deflate(const struct pmd_config *cfg,
+                                                      struct pmd_server_factory *out);
+
+/*
+ The vtable of the extensions made by the built-in permessage-deflate
+ factories, to recognise them in an accepted list or with pmd_chain_get
+ (compare vtable pointers). Static, never NULL.
+ */
+const struct pmd_extension_vtable *pmd_permessage_deflate_vtable(void);
+
+/*
+ Creates an empty negotiator. Returns NULL only when out of memory. Free
+ it with pmd_negotiator_free. Chains it produced do not refer to it.
+ */
+struct pmd_negotiator *pmd_negotiator_new(void);
+
+/*
+ Frees a negotiator and its factories: each factory's destroy(user) is
+ called once, the last added first, on this thread. NULL is a no-op. No
+ call on the negotiator may be running or follow.
+
+ # Safety
+ `neg` is NULL or a live negotiator, not used afterwards.
+ */
+void pmd_negotiator_free(struct pmd_negotiator *neg);
+
+/*
+ Appends a client factory: offers list factories in the order added,
+ and response elements are tried against them in that order. The struct
+ is copied; on PMD_OK the negotiator owns `factory->user` (destroy runs
+ from pmd_negotiator_free), on failure the caller still does. Several
+ factories may share a name (they are tried in turn).
+
+ Results: PMD_OK; PMD_ERR_NULL_POINTER when neg, factory,
+ get_request_params or process_response_params is NULL;
+ PMD_ERR_INVALID_ARGUMENT when the name is NULL or not a token, or when
+ called from inside a callback. Thread-safe.
+
+ # Safety
+ `neg` is NULL or a live negotiator; `factory` is NULL or valid, with a
+ name that is NULL or NUL-terminated and callbacks that follow the rules
+ of pmd_client_factory.
+ */
+enum pmd_result pmd_negotiator_add_client(struct pmd_negotiator *neg,
+                                          const struct pmd_client_factory *factory);
+
+/*
+ Appends a server factory: for each client offer, factories with its
+ name are tried in the order added. Ownership as for
+ pmd_negotiator_add_client.
+
+ Results: PMD_OK; PMD_ERR_NULL_POINTER when neg, factory or
+ process_request_params is NULL; PMD_ERR_INVALID_ARGUMENT when the name
+ is NULL or not a token, or when called from inside a callback.
+ Thread-safe.
+
+ # Safety
+ As for pmd_negotiator_add_client.
+ */
+enum pmd_result pmd_negotiator_add_server(struct pmd_negotiator *neg,
+                                          const struct pmd_server_factory *factory);
+
+/*
+ Client: writes the whole Sec-WebSocket-Extensions request value into
+ `buf`: for each client factory in order, its name and the parameters
+ its get_request_params returns, elements joined with ", " (e.g.
+ "permessage-deflate; client_max_window_bits, x-xor; key=7"). NUL-
+ terminated when room allows; *out_len excludes the NUL. *out_len 0 (no
+ client factory): send no header. Calls every get_request_params.
+
+ Results: PMD_OK; PMD_ERR_NULL_POINTER (neg, out_len, or buf with
+ cap > 0); PMD_ERR_BUFFER_TOO_SMALL with *out_len the length needed
+ (buf NULL with cap 0 asks for it); PMD_ERR_INVALID_ARGUMENT when a
+ callback returned bad parameters (NULL array with n > 0, more than 1024,
+ a name or value that is not a token) or when called from inside a
+ callback; a callback's own error result. Thread-safe.
+
+ # Safety
+ `neg` is NULL or live; `buf` is NULL or has `cap` writable bytes;
+ `out_len` is NULL or writable.
+ */
+enum pmd_result pmd_negotiator_client_offer(const struct pmd_negotiator *neg,
+                                            char *buf,
+                                            size_t cap,
+                                            size_t *out_len);
+
+/*
+ Client: processes the server's Sec-WebSocket-Extensions response value
+ (NULL or len 0 when the header was absent) as the reference's client
+ does. For each element in order, the client factories with its name are
+ tried in the order added, each given the extensions accepted so far; the
+ first whose process_response_params returns PMD_OK wins, and one
+ returning PMD_ERR_NEGOTIATION passes to the next. On PMD_OK, *chain is a
+ new chain of the accepted extensions in response order (empty when the
+ response is), to free with pmd_chain_free.
+
+ Results: PMD_OK; PMD_ERR_NULL_POINTER (neg or chain);
+ PMD_ERR_HEADER_SYNTAX when the value does not parse;
+ PMD_ERR_NEGOTIATION when an element has no factory that accepts it
+ (unknown extension, or every factory declined): the client must fail
+ the WebSocket connection; PMD_ERR_INVALID_ARGUMENT when a callback
+ returned a bad instance (NULL vtable, a name that is not a token, a
+ missing encode or decode) or when called from inside a callback; any
+ other result a callback returned. On every failure, the extensions
+ accepted so far are destroyed (last first) and *chain is unchanged.
+ Thread-safe.
+
+ # Safety
+ `response` is NULL or valid for `len` bytes; other pointers NULL or
+ valid.
+ */
+enum pmd_result pmd_negotiator_client_accept(const struct pmd_negotiator *neg,
+                                             const char *response,
+                                             size_t len,
+                                             struct pmd_chain **chain);
+
+/*
+ Server: processes the client's Sec-WebSocket-Extensions request value
+ (several header lines joined with ", "; NULL or len 0 when absent) as
+ the reference's server does. Offers are walked in the client's order;
+ for each, the server factories with its name are tried in the order
+ added, each given the extensions accepted so far; PMD_OK accepts the
+ offer, PMD_ERR_NEGOTIATION passes to the next factory, then to the next
+ offer. Offers nobody accepts are declined silently. On PMD_OK, buf holds
+ the response value (the accepted elements with their response
+ parameters, in the client's order, joined with ", "; *out_len 0 means
+ send no header) and *chain is a new chain of the accepted extensions (it
+ may be empty), to free with pmd_chain_free. Without any server factory
+ the request is not even parsed.
+
+ Results: PMD_OK; PMD_ERR_NULL_POINTER (neg, out_len, chain, or buf with
+ cap > 0); PMD_ERR_HEADER_SYNTAX when the value does not parse (answer
+ HTTP 400); PMD_ERR_BUFFER_TOO_SMALL with *out_len the length needed:
+ the accepted extensions are destroyed and calling again renegotiates;
+ PMD_ERR_INVALID_ARGUMENT when a callback returned bad data or when
+ called from inside a callback; any other result a callback returned. On
+ every failure, the extensions accepted so far are destroyed and *chain
+ is unchanged. Thread-safe.
+
+ # Safety
+ Pointers are NULL or valid for the stated lengths.
+ */
+enum pmd_result pmd_negotiator_server_negotiate(const struct pmd_negotiator *neg,
+                                                const char *request,
+                                                size_t len,
+                                                char *buf,
+                                                size_t cap,
+                                                size_t *out_len,
+                                                struct pmd_chain **chain);
+
+/*
+ Encodes one outgoing frame through every extension of the chain, first
+ accepted to last (the reference's Frame.serialize). Each extension's
+ output is the next one's input. An empty chain passes the frame through.
+
+ out->data points at in->data (every extension passed the payload
+ through) or into memory owned by an extension of the chain, valid until
+ the next pmd_chain_encode on this chain or pmd_chain_free; never free
+ it.
+
+ Results: PMD_OK; PMD_ERR_NULL_POINTER (chain, in, out, or in->data with
+ len > 0); the result an extension's encode returned (pmd_last_error
+ names the extension and its position); PMD_ERR_INVALID_ARGUMENT when an
+ encode callback returned bad data (PMD_OK without writing the frame,
+ NULL data with len > 0, an opcode above 15) or a value that is not a
+ pmd_result, for a concurrent encode call, or from inside a callback.
+
+ Threads: may be called while another thread runs pmd_chain_decode on
+ the same chain (the two are serialised inside, so the callbacks of one
+ chain never run at the same time), never with another encode.
+
+ # Safety
+ `chain` is NULL or a live chain; `in` and `out` NULL or valid.
+ */
+enum pmd_result pmd_chain_encode(struct pmd_chain *chain,
+                                 const struct pmd_frame *in_,
+                                 struct pmd_frame *out);
+
+/*
+ Decodes one incoming frame through every extension of the chain, last
+ accepted to first (the reference's Frame.parse), each given the same
+ `max_size` (0: no limit; pass the message's remaining budget). Then, as
+ the reference's Frame.check, a reserved bit (RSV1-3) still set means no
+ negotiated extension claimed it: PMD_ERR_PROTOCOL.
+
+ out->data points at in->data or into memory owned by an extension of
+ the chain, valid until the next pmd_chain_decode on this chain or
+ pmd_chain_free; never free it.
+
+ Results: PMD_OK; PMD_ERR_NULL_POINTER (nothing changes); the result an
+ extension's decode returned (pmd_result_close_code gives the close code
+ to send); PMD_ERR_PROTOCOL for a reserved bit left set;
+ PMD_ERR_INVALID_ARGUMENT for bad data from a decode callback, a
+ concurrent decode call, or a call from inside a callback. Errors from
+ the extensions and the reserved-bit check are sticky: every later
+ decode returns the same result without calling any extension.
+
+ Threads: as pmd_chain_encode, with the roles swapped.
+
+ # Safety
+ `chain` is NULL or a live chain; `in` and `out` NULL or valid.
+ */
+enum pmd_result pmd_chain_decode(struct pmd_chain *chain,
+                                 const struct pmd_frame *in_,
+                                 size_t max_size,
+                                 struct pmd_frame *out);
+
+/*
+ The number of extensions in the chain; 0 for NULL. Thread-safe (it
+ waits for a running encode or decode).
+
+ # Safety
+ `chain` is NULL or a live chain.
+ */
+size_t pmd_chain_count(const struct pmd_chain *chain);
+
+/*
+ The extension at `index` (0 = accepted first) as its instance: its
+ vtable (vtable->name is its name) and its state, still owned by the
+ chain: valid until pmd_chain_free, never destroy it. Lets a host reach
+ its own extension's state after negotiation.
+
+ Results: PMD_OK; PMD_ERR_NULL_POINTER (chain or out);
+ PMD_ERR_INVALID_ARGUMENT when index >= pmd_chain_count(chain) or when
+ called from inside a callback. Thread-safe.
+
+ # Safety
+ `chain` is NULL or a live chain; `out` is NULL or writable.
+ */
+enum pmd_result pmd_chain_get(const struct pmd_chain *chain,
+                              size_t index,
+                              struct pmd_extension_instance *out);
+
+/*
+ Frees a chain: each extension's destroy runs once, the last accepted
+ first, on this thread. NULL is a no-op. No call on the chain may be
+ running or follow, and a callback must not free its own chain.
+
+ # Safety
+ `chain` is NULL or a live chain, not used afterwards.
+ */
+void pmd_chain_free(struct pmd_chain *chain);
 
 /*
  Parses a Sec-WebSocket-Extensions value (several header lines joined

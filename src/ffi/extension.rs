@@ -195,8 +195,10 @@ pub unsafe extern "C" fn pmd_extension_encode(ext: *mut pmd_extension, in_: *con
 /// Decodes one incoming frame (the reference's decode). Control frames
 /// pass through; a data frame without RSV1 starts an uncompressed message
 /// whose frames pass through; a compressed message's frames are inflated
-/// and come out with RSV1 cleared. `max_size` bounds this frame's decoded
-/// size (0: no limit); pass the message's remaining budget.
+/// and come out with RSV1 cleared. `max_size` bounds this frame's inflated
+/// size (0: no limit); pass the message's remaining budget. Frames that
+/// pass through are not measured against it: their length is on the wire,
+/// for the host to check as it reads them.
 ///
 /// out->data points at in->data or into a buffer owned by `ext`, valid
 /// until the next pmd_extension_decode on this extension or until it is

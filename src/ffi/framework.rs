@@ -21,7 +21,9 @@ use crate::ffi::config::pmd_config;
 use crate::ffi::extension::pmd_frame;
 use crate::ffi::header::pmd_param;
 use crate::ffi::{bytes, free_handle, guard, guard_value, into_handle, null, pmd_result, req, req_mut, write_str};
-use crate::framework::{self, Chain, ClientDeflateFactory, ClientFactory, Extension, ServerDeflateFactory, ServerFactory};
+use crate::framework::{
+    self, Chain, ClientDeflateFactory, ClientFactory, Extension, ServerDeflateFactory, ServerFactory,
+};
 use crate::header::{is_token, Param, ParamRef, MAX_PARAMS};
 
 // ---------------------------------------------------------------------------
@@ -256,7 +258,11 @@ fn call<R>(f: impl FnOnce() -> R) -> (R, String) {
 /// The error for a callback's non-zero result: that result, or
 /// INVALID_ARGUMENT for a value that is not a pmd_result.
 fn callback_error(rc: c_int, who: &str, inner: &str) -> Error {
-    let detail = if inner.is_empty() { String::new() } else { format!(" ({inner})") };
+    let detail = if inner.is_empty() {
+        String::new()
+    } else {
+        format!(" ({inner})")
+    };
     let msg = |name: &str| format!("{who} failed with {name}{detail}");
     match rc {
         1 => Error::NullPointer(msg("PMD_ERR_NULL_POINTER")),
@@ -284,7 +290,10 @@ unsafe fn token_name(p: *const c_char, who: &str) -> Result<String, Error> {
     // SAFETY: non-NULL and NUL-terminated per the caller.
     let b = unsafe { CStr::from_ptr(p) }.to_bytes();
     if !is_token(b) {
-        return Err(Error::invalid(format!("{who} has name {:?}, which is not a token", String::from_utf8_lossy(b))));
+        return Err(Error::invalid(format!(
+            "{who} has name {:?}, which is not a token",
+            String::from_utf8_lossy(b)
+        )));
     }
     Ok(String::from_utf8_lossy(b).into_owned())
 }
@@ -300,10 +309,14 @@ unsafe fn callback_params(p: *const pmd_param, n: usize, who: &str) -> Result<Ve
         return Ok(Vec::new());
     }
     if n > MAX_PARAMS {
-        return Err(Error::invalid(format!("{who} returned {n} parameters, more than {MAX_PARAMS}")));
+        return Err(Error::invalid(format!(
+            "{who} returned {n} parameters, more than {MAX_PARAMS}"
+        )));
     }
     if p.is_null() {
-        return Err(Error::invalid(format!("{who} returned a NULL parameter array with {n} parameters")));
+        return Err(Error::invalid(format!(
+            "{who} returned a NULL parameter array with {n} parameters"
+        )));
     }
     // SAFETY: non-NULL and valid for n elements per the caller.
     let list = unsafe { std::slice::from_raw_parts(p, n) };
@@ -359,9 +372,17 @@ impl CParams {
                 Some(v) => keep(v)?,
                 None => (std::ptr::null(), 0),
             };
-            list.push(pmd_param { name, name_len, value, value_len });
+            list.push(pmd_param {
+                name,
+                name_len,
+                value,
+                value_len,
+            });
         }
-        Ok(CParams { _storage: storage, list })
+        Ok(CParams {
+            _storage: storage,
+            list,
+        })
     }
 
     fn ptr(&self) -> *const pmd_param {
@@ -407,13 +428,19 @@ impl CExtension {
     unsafe fn adopt(inst: pmd_extension_instance, owned: bool, who: &str) -> Result<CExtension, Error> {
         // SAFETY: NULL or live per the caller.
         let Some(vt) = (unsafe { inst.vtable.as_ref() }) else {
-            return Err(Error::invalid(format!("{who} gave an extension instance with a NULL vtable")));
+            return Err(Error::invalid(format!(
+                "{who} gave an extension instance with a NULL vtable"
+            )));
         };
         let checked = (|| {
             // SAFETY: a vtable's name is NULL or NUL-terminated (header).
             let name = unsafe { token_name(vt.name, &format!("the extension {who} gave")) }?;
-            let encode = vt.encode.ok_or_else(|| Error::invalid(format!("extension {name} has no encode callback")))?;
-            let decode = vt.decode.ok_or_else(|| Error::invalid(format!("extension {name} has no decode callback")))?;
+            let encode = vt
+                .encode
+                .ok_or_else(|| Error::invalid(format!("extension {name} has no encode callback")))?;
+            let decode = vt
+                .decode
+                .ok_or_else(|| Error::invalid(format!("extension {name} has no decode callback")))?;
             Ok((name, encode, decode))
         })();
         match checked {
@@ -438,7 +465,10 @@ impl CExtension {
     }
 
     fn instance(&self) -> pmd_extension_instance {
-        pmd_extension_instance { vtable: self.vtable, state: self.state }
+        pmd_extension_instance {
+            vtable: self.vtable,
+            state: self.state,
+        }
     }
 
     /// Checks the frame a callback wrote and borrows its payload.
@@ -448,10 +478,15 @@ impl CExtension {
     unsafe fn take_frame<'a>(&self, out: &pmd_frame, op: &str) -> Result<Frame<'a>, Error> {
         let who = format!("extension {} {op}", self.name);
         if out.opcode == UNWRITTEN {
-            return Err(Error::invalid(format!("{who} returned PMD_OK without writing its output frame")));
+            return Err(Error::invalid(format!(
+                "{who} returned PMD_OK without writing its output frame"
+            )));
         }
         if out.opcode > 15 {
-            return Err(Error::invalid(format!("{who} returned opcode {}, which does not fit in 4 bits", out.opcode)));
+            return Err(Error::invalid(format!(
+                "{who} returned opcode {}, which does not fit in 4 bits",
+                out.opcode
+            )));
         }
         let data = match (out.data.is_null(), out.len) {
             (true, 0) => &[][..],
@@ -460,7 +495,14 @@ impl CExtension {
             // valid until the next call on this side, which needs &mut self.
             (false, len) => unsafe { std::slice::from_raw_parts(out.data, len) },
         };
-        Ok(Frame { opcode: out.opcode, fin: out.fin, rsv1: out.rsv1, rsv2: out.rsv2, rsv3: out.rsv3, data })
+        Ok(Frame {
+            opcode: out.opcode,
+            fin: out.fin,
+            rsv1: out.rsv1,
+            rsv2: out.rsv2,
+            rsv3: out.rsv3,
+            data,
+        })
     }
 }
 
@@ -468,11 +510,27 @@ impl CExtension {
 const UNWRITTEN: u8 = 0xff;
 
 fn c_frame(f: &Frame<'_>) -> pmd_frame {
-    pmd_frame { opcode: f.opcode, fin: f.fin, rsv1: f.rsv1, rsv2: f.rsv2, rsv3: f.rsv3, data: f.data.as_ptr(), len: f.data.len() }
+    pmd_frame {
+        opcode: f.opcode,
+        fin: f.fin,
+        rsv1: f.rsv1,
+        rsv2: f.rsv2,
+        rsv3: f.rsv3,
+        data: f.data.as_ptr(),
+        len: f.data.len(),
+    }
 }
 
 fn blank_frame() -> pmd_frame {
-    pmd_frame { opcode: UNWRITTEN, fin: false, rsv1: false, rsv2: false, rsv3: false, data: std::ptr::null(), len: 0 }
+    pmd_frame {
+        opcode: UNWRITTEN,
+        fin: false,
+        rsv1: false,
+        rsv2: false,
+        rsv3: false,
+        data: std::ptr::null(),
+        len: 0,
+    }
 }
 
 impl Extension for CExtension {
@@ -615,12 +673,22 @@ impl ClientFactory for CClientFactory {
         let who = format!("client factory {} process_response_params", self.name);
         let cparams = CParams::new(params)?;
         let views = instances(accepted)?;
-        let mut out = pmd_extension_instance { vtable: std::ptr::null(), state: std::ptr::null_mut() };
+        let mut out = pmd_extension_instance {
+            vtable: std::ptr::null(),
+            state: std::ptr::null_mut(),
+        };
         let f = self.process_response_params;
         // SAFETY: arrays valid for their counts during the call; a writable
         // instance.
         let (rc, inner) = call(|| unsafe {
-            f(self.user, cparams.ptr(), cparams.list.len(), slice_ptr(&views), views.len(), &mut out)
+            f(
+                self.user,
+                cparams.ptr(),
+                cparams.list.len(),
+                slice_ptr(&views),
+                views.len(),
+                &mut out,
+            )
         });
         if rc != 0 {
             return Err(callback_error(rc, &who, &inner));
@@ -662,7 +730,10 @@ impl ServerFactory for CServerFactory {
         let who = format!("server factory {} process_request_params", self.name);
         let cparams = CParams::new(params)?;
         let views = instances(accepted)?;
-        let mut out = pmd_extension_instance { vtable: std::ptr::null(), state: std::ptr::null_mut() };
+        let mut out = pmd_extension_instance {
+            vtable: std::ptr::null(),
+            state: std::ptr::null_mut(),
+        };
         let (mut response, mut n_response): (*const pmd_param, usize) = (std::ptr::null(), 0);
         let f = self.process_request_params;
         // SAFETY: arrays valid for their counts during the call; writable
@@ -727,7 +798,14 @@ unsafe fn read_frame<'a>(f: &pmd_frame) -> Result<Frame<'a>, Error> {
         // SAFETY: forwarded caller guarantee.
         (false, len) => unsafe { std::slice::from_raw_parts(f.data, len) },
     };
-    Ok(Frame { opcode: f.opcode, fin: f.fin, rsv1: f.rsv1, rsv2: f.rsv2, rsv3: f.rsv3, data })
+    Ok(Frame {
+        opcode: f.opcode,
+        fin: f.fin,
+        rsv1: f.rsv1,
+        rsv2: f.rsv2,
+        rsv3: f.rsv3,
+        data,
+    })
 }
 
 /// Writes a result frame to C: a passed-through payload keeps the
@@ -741,7 +819,15 @@ fn write_frame(f: &Frame<'_>, input: &pmd_frame, input_slice: &[u8], out: &mut p
     } else {
         f.data.as_ptr()
     };
-    *out = pmd_frame { opcode: f.opcode, fin: f.fin, rsv1: f.rsv1, rsv2: f.rsv2, rsv3: f.rsv3, data, len: f.data.len() };
+    *out = pmd_frame {
+        opcode: f.opcode,
+        fin: f.fin,
+        rsv1: f.rsv1,
+        rsv2: f.rsv2,
+        rsv3: f.rsv3,
+        data,
+        len: f.data.len(),
+    };
 }
 
 /// # Safety
@@ -750,8 +836,13 @@ fn write_frame(f: &Frame<'_>, input: &pmd_frame, input_slice: &[u8], out: &mut p
 unsafe extern "C" fn exported_encode(state: *mut c_void, in_: *const pmd_frame, out: *mut pmd_frame) -> c_int {
     guard("permessage-deflate encode", || {
         // SAFETY: forwarded caller guarantees.
-        let (ex, input, out) =
-            unsafe { (req_mut(state.cast::<Exported>(), "state")?, req(in_, "in")?, req_mut(out, "out")?) };
+        let (ex, input, out) = unsafe {
+            (
+                req_mut(state.cast::<Exported>(), "state")?,
+                req(in_, "in")?,
+                req_mut(out, "out")?,
+            )
+        };
         // SAFETY: as above.
         let frame = unsafe { read_frame(input) }?;
         let result = ex.ext.encode(&frame)?;
@@ -770,8 +861,13 @@ unsafe extern "C" fn exported_decode(
 ) -> c_int {
     guard("permessage-deflate decode", || {
         // SAFETY: forwarded caller guarantees.
-        let (ex, input, out) =
-            unsafe { (req_mut(state.cast::<Exported>(), "state")?, req(in_, "in")?, req_mut(out, "out")?) };
+        let (ex, input, out) = unsafe {
+            (
+                req_mut(state.cast::<Exported>(), "state")?,
+                req(in_, "in")?,
+                req_mut(out, "out")?,
+            )
+        };
         // SAFETY: as above.
         let frame = unsafe { read_frame(input) }?;
         let result = ex.ext.decode(&frame, max_size)?;
@@ -788,7 +884,10 @@ unsafe extern "C" fn exported_destroy(state: *mut c_void) {
 }
 
 fn export(ext: Box<dyn Extension>, response: Vec<pmd_param>) -> pmd_extension_instance {
-    pmd_extension_instance { vtable: &DEFLATE_VTABLE.0, state: into_handle(Exported { ext, response }).cast() }
+    pmd_extension_instance {
+        vtable: &DEFLATE_VTABLE.0,
+        state: into_handle(Exported { ext, response }).cast(),
+    }
 }
 
 /// Views of the accepted instances a C caller passed to a built-in
@@ -800,7 +899,9 @@ unsafe fn views(accepted: *const pmd_extension_instance, n: usize) -> Result<Vec
     // SAFETY: forwarded caller guarantee.
     let list = unsafe { crate::ffi::array(accepted, n, "accepted") }?;
     // SAFETY: as above; views are never destroyed.
-    list.iter().map(|&i| unsafe { CExtension::adopt(i, false, "accepted") }).collect()
+    list.iter()
+        .map(|&i| unsafe { CExtension::adopt(i, false, "accepted") })
+        .collect()
 }
 
 fn as_dyn(views: &[CExtension]) -> Vec<&dyn Extension> {
@@ -822,8 +923,13 @@ unsafe extern "C" fn builtin_client_get_request_params(
 ) -> c_int {
     guard("permessage-deflate get_request_params", || {
         // SAFETY: `user` is the BuiltinClient this factory was made with.
-        let (b, params, n) =
-            unsafe { (req(user.cast::<BuiltinClient>(), "user")?, req_mut(params, "params")?, req_mut(n, "n")?) };
+        let (b, params, n) = unsafe {
+            (
+                req(user.cast::<BuiltinClient>(), "user")?,
+                req_mut(params, "params")?,
+                req_mut(n, "n")?,
+            )
+        };
         *params = slice_ptr(&b.request);
         *n = b.request.len();
         Ok(())
@@ -920,11 +1026,16 @@ unsafe extern "C" fn builtin_server_process_request_params(
 fn static_str(s: &str) -> Result<&'static str, Error> {
     use crate::params::*;
     const BITS: [&str; 8] = ["8", "9", "10", "11", "12", "13", "14", "15"];
-    [SERVER_NO_CONTEXT_TAKEOVER, CLIENT_NO_CONTEXT_TAKEOVER, SERVER_MAX_WINDOW_BITS, CLIENT_MAX_WINDOW_BITS]
-        .into_iter()
-        .chain(BITS)
-        .find(|c| *c == s)
-        .ok_or_else(|| Error::Internal(format!("no static string for {s:?}")))
+    [
+        SERVER_NO_CONTEXT_TAKEOVER,
+        CLIENT_NO_CONTEXT_TAKEOVER,
+        SERVER_MAX_WINDOW_BITS,
+        CLIENT_MAX_WINDOW_BITS,
+    ]
+    .into_iter()
+    .chain(BITS)
+    .find(|c| *c == s)
+    .ok_or_else(|| Error::Internal(format!("no static string for {s:?}")))
 }
 
 unsafe extern "C" fn builtin_server_destroy(user: *mut c_void) {
@@ -960,7 +1071,11 @@ pub unsafe extern "C" fn pmd_client_factory_permessage_deflate(
         let params = factory.get_request_params()?;
         let refs: Vec<ParamRef<'_>> = params.iter().map(Param::as_ref).collect();
         let c = CParams::new(&refs)?;
-        let user = into_handle(BuiltinClient { factory, _storage: c._storage, request: c.list });
+        let user = into_handle(BuiltinClient {
+            factory,
+            _storage: c._storage,
+            request: c.list,
+        });
         *out = pmd_client_factory {
             name: c"permessage-deflate".as_ptr(),
             user: user.cast(),
@@ -1028,7 +1143,11 @@ fn lock<'a, T>(m: &'a Mutex<T>, what: &str) -> Result<MutexGuard<'a, T>, Error> 
 /// it with pmd_negotiator_free. Chains it produced do not refer to it.
 #[no_mangle]
 pub extern "C" fn pmd_negotiator_new() -> *mut pmd_negotiator {
-    guard_value(std::ptr::null_mut(), || into_handle(pmd_negotiator { inner: Mutex::new(Factories::default()) }))
+    guard_value(std::ptr::null_mut(), || {
+        into_handle(pmd_negotiator {
+            inner: Mutex::new(Factories::default()),
+        })
+    })
 }
 
 /// Frees a negotiator and its factories: each factory's destroy(user) is
@@ -1059,13 +1178,20 @@ pub unsafe extern "C" fn pmd_negotiator_free(neg: *mut pmd_negotiator) {
 /// name that is NULL or NUL-terminated and callbacks that follow the rules
 /// of pmd_client_factory.
 #[no_mangle]
-pub unsafe extern "C" fn pmd_negotiator_add_client(neg: *mut pmd_negotiator, factory: *const pmd_client_factory) -> pmd_result {
+pub unsafe extern "C" fn pmd_negotiator_add_client(
+    neg: *mut pmd_negotiator,
+    factory: *const pmd_client_factory,
+) -> pmd_result {
     guard("pmd_negotiator_add_client", || {
         refuse_reentry()?;
         // SAFETY: forwarded caller guarantees.
         let (neg, f) = unsafe { (req(neg, "neg")?, req(factory, "factory")?) };
-        let get = f.get_request_params.ok_or_else(|| null("factory->get_request_params"))?;
-        let process = f.process_response_params.ok_or_else(|| null("factory->process_response_params"))?;
+        let get = f
+            .get_request_params
+            .ok_or_else(|| null("factory->get_request_params"))?;
+        let process = f
+            .process_response_params
+            .ok_or_else(|| null("factory->process_response_params"))?;
         // SAFETY: the name is NULL or NUL-terminated per the caller.
         let name = unsafe { token_name(f.name, "the client factory") }?;
         let mut inner = lock(&neg.inner, "negotiator")?;
@@ -1092,16 +1218,26 @@ pub unsafe extern "C" fn pmd_negotiator_add_client(neg: *mut pmd_negotiator, fac
 /// # Safety
 /// As for pmd_negotiator_add_client.
 #[no_mangle]
-pub unsafe extern "C" fn pmd_negotiator_add_server(neg: *mut pmd_negotiator, factory: *const pmd_server_factory) -> pmd_result {
+pub unsafe extern "C" fn pmd_negotiator_add_server(
+    neg: *mut pmd_negotiator,
+    factory: *const pmd_server_factory,
+) -> pmd_result {
     guard("pmd_negotiator_add_server", || {
         refuse_reentry()?;
         // SAFETY: forwarded caller guarantees.
         let (neg, f) = unsafe { (req(neg, "neg")?, req(factory, "factory")?) };
-        let process = f.process_request_params.ok_or_else(|| null("factory->process_request_params"))?;
+        let process = f
+            .process_request_params
+            .ok_or_else(|| null("factory->process_request_params"))?;
         // SAFETY: the name is NULL or NUL-terminated per the caller.
         let name = unsafe { token_name(f.name, "the server factory") }?;
         let mut inner = lock(&neg.inner, "negotiator")?;
-        inner.servers.push(Box::new(CServerFactory { name, user: f.user, process_request_params: process, destroy: f.destroy }));
+        inner.servers.push(Box::new(CServerFactory {
+            name,
+            user: f.user,
+            process_request_params: process,
+            destroy: f.destroy,
+        }));
         Ok(())
     })
 }
@@ -1144,7 +1280,11 @@ pub unsafe extern "C" fn pmd_negotiator_client_offer(
 }
 
 fn new_chain(chain: Chain) -> *mut pmd_chain {
-    into_handle(pmd_chain { chain: Mutex::new(chain), encoding: AtomicBool::new(false), decoding: AtomicBool::new(false) })
+    into_handle(pmd_chain {
+        chain: Mutex::new(chain),
+        encoding: AtomicBool::new(false),
+        decoding: AtomicBool::new(false),
+    })
 }
 
 /// Client: processes the server's Sec-WebSocket-Extensions response value
@@ -1291,7 +1431,11 @@ impl Drop for Busy<'_> {
 /// # Safety
 /// `chain` is NULL or a live chain; `in` and `out` NULL or valid.
 #[no_mangle]
-pub unsafe extern "C" fn pmd_chain_encode(chain: *mut pmd_chain, in_: *const pmd_frame, out: *mut pmd_frame) -> pmd_result {
+pub unsafe extern "C" fn pmd_chain_encode(
+    chain: *mut pmd_chain,
+    in_: *const pmd_frame,
+    out: *mut pmd_frame,
+) -> pmd_result {
     guard("pmd_chain_encode", || {
         refuse_reentry()?;
         // SAFETY: forwarded caller guarantees.
@@ -1358,7 +1502,9 @@ pub unsafe extern "C" fn pmd_chain_decode(
 pub unsafe extern "C" fn pmd_chain_count(chain: *const pmd_chain) -> usize {
     guard_value(0, || {
         // SAFETY: forwarded caller guarantee.
-        unsafe { chain.as_ref() }.and_then(|c| c.chain.lock().ok()).map_or(0, |c| c.len())
+        unsafe { chain.as_ref() }
+            .and_then(|c| c.chain.lock().ok())
+            .map_or(0, |c| c.len())
     })
 }
 
@@ -1374,14 +1520,21 @@ pub unsafe extern "C" fn pmd_chain_count(chain: *const pmd_chain) -> usize {
 /// # Safety
 /// `chain` is NULL or a live chain; `out` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn pmd_chain_get(chain: *const pmd_chain, index: usize, out: *mut pmd_extension_instance) -> pmd_result {
+pub unsafe extern "C" fn pmd_chain_get(
+    chain: *const pmd_chain,
+    index: usize,
+    out: *mut pmd_extension_instance,
+) -> pmd_result {
     guard("pmd_chain_get", || {
         refuse_reentry()?;
         // SAFETY: forwarded caller guarantees.
         let (chain, out) = unsafe { (req(chain, "chain")?, req_mut(out, "out")?) };
         let inner = lock(&chain.chain, "chain")?;
         let ext = inner.get(index).ok_or_else(|| {
-            Error::invalid(format!("index {index} out of range: the chain has {} extensions", inner.len()))
+            Error::invalid(format!(
+                "index {index} out of range: the chain has {} extensions",
+                inner.len()
+            ))
         })?;
         *out = instances(&[ext])?[0];
         Ok(())

@@ -124,3 +124,146 @@ impl Drop for Chain {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::framework::deflate::{ClientDeflateFactory, ServerDeflateFactory};
+    use crate::framework::negotiator::{client_process_response, server_process_request};
+    use crate::framework::testutil::{entries, log, Tag};
+    use crate::framework::{ClientFactory, ServerFactory};
+
+    fn text(data: &[u8]) -> Frame<'_> {
+        Frame {
+            opcode: 1,
+            fin: true,
+            rsv1: false,
+            rsv2: false,
+            rsv3: false,
+            data,
+        }
+    }
+
+    #[test]
+    fn encodes_in_order_and_decodes_in_reverse_with_max_size() {
+        let l = log();
+        let mut chain = Chain::new();
+        chain.push(Tag::boxed("x-a", b'A', &l));
+        chain.push(Tag::boxed("x-b", b'B', &l));
+        let sent = chain.encode(&text(b"hi")).unwrap().data.to_vec();
+        assert_eq!(sent, b"hiAB");
+        let got = chain.decode(&text(&sent), 77).unwrap().data.to_vec();
+        assert_eq!(got, b"hi");
+        assert_eq!(
+            entries(&l),
+            ["x-a:encode", "x-b:encode", "x-b:decode(77)", "x-a:decode(77)"]
+        );
+        drop(chain);
+        assert_eq!(&entries(&l)[4..], ["x-b:drop", "x-a:drop"]);
+    }
+
+    #[test]
+    fn empty_chain_passes_frames_through_and_checks_reserved_bits() {
+        let mut chain = Chain::new();
+        let input = text(b"abc");
+        let out = chain.encode(&input).unwrap();
+        assert_eq!(out.data.as_ptr(), input.data.as_ptr());
+        assert_eq!(chain.decode(&input, 0).unwrap(), input);
+        let rsv2 = Frame { rsv2: true, ..input };
+        let err = chain.decode(&rsv2, 0).unwrap_err();
+        assert!(matches!(&err, Error::Protocol(m) if m.contains("RSV2")), "{err}");
+        // Sticky.
+        assert_eq!(chain.decode(&input, 0).unwrap_err(), err);
+    }
+
+    #[test]
+    fn decode_errors_name_the_extension_and_stick() {
+        let l = log();
+        let mut chain = Chain::new();
+        chain.push(Tag::boxed("x-a", b'A', &l));
+        let err = chain.decode(&text(b"noTag"), 0).unwrap_err();
+        assert!(
+            matches!(&err, Error::Protocol(m) if m.contains("extension x-a (#0) decode")),
+            "{err}"
+        );
+        assert!(chain.decode(&text(b"okA"), 0).is_err());
+        assert_eq!(entries(&l), ["x-a:decode(0)"]);
+    }
+
+    #[test]
+    fn deflate_and_a_custom_extension_round_trip_between_client_and_server() {
+        let l = log();
+        struct TagServer(crate::framework::testutil::Log);
+        impl ServerFactory for TagServer {
+            fn name(&self) -> &str {
+                "x-tag"
+            }
+            fn process_request_params(
+                &self,
+                _: &[crate::header::ParamRef<'_>],
+                _: &[&dyn crate::framework::Extension],
+            ) -> Result<(Vec<crate::header::Param>, Box<dyn crate::framework::Extension>)> {
+                Ok((Vec::new(), Tag::boxed("x-tag", b'T', &self.0)))
+            }
+        }
+        let servers: Vec<Box<dyn ServerFactory>> = vec![
+            Box::new(ServerDeflateFactory::new(Config::default()).unwrap()),
+            Box::new(TagServer(l.clone())),
+        ];
+        let (value, mut server) = server_process_request(&servers, b"permessage-deflate, x-tag").unwrap();
+        assert_eq!(value.as_deref(), Some("permessage-deflate, x-tag"));
+
+        struct TagClient(crate::framework::testutil::Log);
+        impl ClientFactory for TagClient {
+            fn name(&self) -> &str {
+                "x-tag"
+            }
+            fn get_request_params(&self) -> Result<Vec<crate::header::Param>> {
+                Ok(Vec::new())
+            }
+            fn process_response_params(
+                &self,
+                _: &[crate::header::ParamRef<'_>],
+                _: &[&dyn crate::framework::Extension],
+            ) -> Result<Box<dyn crate::framework::Extension>> {
+                Ok(Tag::boxed("x-tag", b'T', &self.0))
+            }
+        }
+        let clients: Vec<Box<dyn ClientFactory>> = vec![
+            Box::new(ClientDeflateFactory::new(Config::default())),
+            Box::new(TagClient(l.clone())),
+        ];
+        let mut client = client_process_response(&clients, value.unwrap().as_bytes()).unwrap();
+
+        let message = b"Hello, Hello, Hello, Hello".repeat(20);
+        let wire = client.encode(&text(&message)).unwrap();
+        // Deflate ran first (RSV1, compressed), then the tag was appended.
+        assert!(wire.rsv1 && wire.data.len() < message.len() && wire.data.ends_with(b"T"));
+        let wire_owned = wire.data.to_vec();
+        let got = server
+            .decode(
+                &Frame {
+                    data: &wire_owned,
+                    ..wire
+                },
+                0,
+            )
+            .unwrap();
+        assert_eq!(got.data, &message[..]);
+        assert!(!got.rsv1);
+        // max_size reaches permessage-deflate through the chain.
+        let wire = client.encode(&text(&message)).unwrap();
+        let wire_owned = wire.data.to_vec();
+        let err = server
+            .decode(
+                &Frame {
+                    data: &wire_owned,
+                    ..wire
+                },
+                10,
+            )
+            .unwrap_err();
+        assert!(matches!(err, Error::PayloadTooBig(_)), "{err}");
+    }
+}

@@ -17,3 +17,6 @@ pub use chain::Chain;
 pub use deflate::{ClientDeflateFactory, ServerDeflateFactory};
 pub use negotiator::{client_process_response, client_request_header, server_process_request};
 pub use traits::{ClientFactory, Extension, ServerFactory};
+
+#[cfg(test)]
+pub(crate) mod testutil;

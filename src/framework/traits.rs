@@ -40,8 +40,11 @@ pub trait ClientFactory: Send {
     /// factory's name. `accepted` lists the extensions accepted before, in
     /// order. `Error::Negotiation` declines (the negotiator then tries the
     /// next factory with that name); any other error fails the handshake.
-    fn process_response_params(&self, params: &[ParamRef<'_>], accepted: &[&dyn Extension])
-        -> Result<Box<dyn Extension>>;
+    fn process_response_params(
+        &self,
+        params: &[ParamRef<'_>],
+        accepted: &[&dyn Extension],
+    ) -> Result<Box<dyn Extension>>;
 }
 
 /// A server-side factory (the reference's `ServerExtensionFactory`).
@@ -65,7 +68,10 @@ pub trait ServerFactory: Send {
 pub fn check_params(who: &str, params: &[Param]) -> Result<()> {
     for p in params {
         if !is_token(p.name.as_bytes()) {
-            return Err(Error::invalid(format!("{who} returned parameter name {:?}, which is not a token", p.name)));
+            return Err(Error::invalid(format!(
+                "{who} returned parameter name {:?}, which is not a token",
+                p.name
+            )));
         }
         if let Some(v) = &p.value {
             if !is_token(v.as_bytes()) {
