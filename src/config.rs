@@ -21,7 +21,11 @@ pub struct CompressSettings {
 
 impl Default for CompressSettings {
     fn default() -> Self {
-        CompressSettings { level: -1, mem_level: 8, strategy: 0 }
+        CompressSettings {
+            level: -1,
+            mem_level: 8,
+            strategy: 0,
+        }
     }
 }
 
@@ -70,7 +74,9 @@ impl Config {
 
     pub fn set_compress_level(&mut self, level: i32) -> Result<()> {
         if !(-1..=9).contains(&level) {
-            return Err(Error::invalid(format!("compress level must be -1 or 0..9, got {level}")));
+            return Err(Error::invalid(format!(
+                "compress level must be -1 or 0..9, got {level}"
+            )));
         }
         self.compress.level = level;
         Ok(())
@@ -86,7 +92,9 @@ impl Config {
 
     pub fn set_strategy(&mut self, strategy: i32) -> Result<()> {
         if !(0..=STRATEGY_MAX).contains(&strategy) {
-            return Err(Error::invalid(format!("strategy must be 0..{STRATEGY_MAX}, got {strategy}")));
+            return Err(Error::invalid(format!(
+                "strategy must be 0..{STRATEGY_MAX}, got {strategy}"
+            )));
         }
         self.compress.strategy = strategy;
         Ok(())
@@ -117,7 +125,10 @@ mod tests {
         let mut c = Config::default();
         c.set_server_max_window_bits(10).unwrap();
         for bad in [-1, 1, 7, 16, 255, i32::MIN] {
-            assert!(matches!(c.set_server_max_window_bits(bad), Err(Error::InvalidArgument(_))));
+            assert!(matches!(
+                c.set_server_max_window_bits(bad),
+                Err(Error::InvalidArgument(_))
+            ));
         }
         assert_eq!(c.server_max_window_bits, Some(10));
         c.set_client_max_window_bits(-1).unwrap();

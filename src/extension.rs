@@ -41,7 +41,14 @@ pub struct Frame<'a> {
 
 impl<'a> Frame<'a> {
     fn with_data<'b>(&self, data: &'b [u8], rsv1: bool) -> Frame<'b> {
-        Frame { opcode: self.opcode, fin: self.fin, rsv1, rsv2: self.rsv2, rsv3: self.rsv3, data }
+        Frame {
+            opcode: self.opcode,
+            fin: self.fin,
+            rsv1,
+            rsv2: self.rsv2,
+            rsv3: self.rsv3,
+            data,
+        }
     }
 }
 
@@ -81,17 +88,41 @@ impl Encoder {
     /// first frame of a message gets RSV1. The result borrows either the
     /// input or this encoder's buffer, until the next call.
     pub fn encode<'a>(&'a mut self, frame: &Frame<'a>) -> Result<Frame<'a>> {
+        match self.encode_frame(frame) {
+            Ok(true) => {
+                self.last_len = self.buf.len();
+                Ok(frame.with_data(&self.buf, frame.opcode != OP_CONT))
+            }
+            Ok(false) => Ok(*frame),
+            Err(e) => {
+                // Whatever the error, the next data frame starts a new
+                // message; a message cut short leaves the stream's state
+                // unknown, so that one starts afresh.
+                if std::mem::take(&mut self.in_message) {
+                    self.deflater = None;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Ok(false): pass the frame through; Ok(true): the output is in buf.
+    fn encode_frame(&mut self, frame: &Frame<'_>) -> Result<bool> {
         if frame.opcode > 15 || is_reserved(frame.opcode) {
-            return Err(Error::invalid(format!("cannot encode a frame with opcode {}", frame.opcode)));
+            return Err(Error::invalid(format!(
+                "cannot encode a frame with opcode {}",
+                frame.opcode
+            )));
         }
         if is_control(frame.opcode) {
-            return Ok(*frame);
+            return Ok(false);
         }
         if frame.rsv1 {
-            return Err(Error::invalid("outgoing frame already has RSV1 set: RSV1 belongs to permessage-deflate"));
+            return Err(Error::invalid(
+                "outgoing frame already has RSV1 set: RSV1 belongs to permessage-deflate",
+            ));
         }
-        let first = frame.opcode != OP_CONT;
-        match (first, self.in_message) {
+        match (frame.opcode != OP_CONT, self.in_message) {
             (false, false) => return Err(Error::invalid("continuation frame without a message in progress")),
             (true, true) => {
                 return Err(Error::invalid(format!(
@@ -101,27 +132,27 @@ impl Encoder {
             }
             _ => {}
         }
+        self.in_message = true;
         prepare(&mut self.buf, &mut self.buf_held, &self.counter, self.last_len);
         let result = self.compress(frame.data, frame.fin);
         self.counter.track(&mut self.buf_held, self.buf.capacity());
-        if let Err(e) = result {
-            // The stream's state is unknown: start the next message afresh.
-            self.deflater = None;
-            self.in_message = false;
-            return Err(e);
-        }
+        result?;
         self.in_message = !frame.fin;
-        self.last_len = self.buf.len();
-        Ok(frame.with_data(&self.buf, first))
+        Ok(true)
     }
 
     fn compress(&mut self, data: &[u8], fin: bool) -> Result<()> {
         let deflater = match &mut self.deflater {
             Some(d) => d,
-            None => self.deflater.insert(Deflater::new(self.window_bits, &self.settings, &self.counter)?),
+            None => self
+                .deflater
+                .insert(Deflater::new(self.window_bits, &self.settings, &self.counter)?),
         };
         // Expect about what the last frame gave; grow by doubling if not.
-        let hint = data.len().saturating_add(64).min(self.last_len.saturating_mul(2).max(4096));
+        let hint = data
+            .len()
+            .saturating_add(64)
+            .min(self.last_len.saturating_mul(2).max(4096));
         deflater.compress_sync(data, &mut self.buf, hint)?;
         if fin {
             if self.buf.ends_with(&TAIL) {
@@ -144,9 +175,12 @@ enum DecodeState {
     Idle,
     /// A message sent without RSV1: its frames pass through.
     Uncompressed,
-    /// A compressed message; `ended` once a BFINAL block closed the stream,
-    /// and `after_end` counts the bytes seen since.
-    Compressed { ended: bool, after_end: usize },
+    /// A compressed message; `ended` once a BFINAL block closed the stream;
+    /// `consumed` counts the message's compressed bytes before this frame.
+    Compressed {
+        ended: bool,
+        consumed: usize,
+    },
 }
 
 /// The decompressing side.
@@ -227,7 +261,10 @@ impl Decoder {
                 }
                 return Ok(false);
             }
-            self.state = DecodeState::Compressed { ended: false, after_end: 0 };
+            self.state = DecodeState::Compressed {
+                ended: false,
+                consumed: 0,
+            };
         }
 
         prepare(&mut self.buf, &mut self.buf_held, &self.counter, self.last_len);
@@ -244,33 +281,44 @@ impl Decoder {
     }
 
     fn inflate_frame(&mut self, frame: &Frame<'_>, max_size: usize) -> Result<()> {
+        let DecodeState::Compressed { consumed, .. } = self.state else {
+            return Err(Error::Internal("inflating outside a compressed message".into()));
+        };
         // Room for one byte past max_size tells "exactly max_size" (fine)
         // from "more" (too big) without inflating further.
-        let limit = if max_size == 0 { usize::MAX } else { max_size.saturating_add(1) };
-        self.feed(frame.data, 0, limit, max_size)?;
-        if frame.fin {
-            let skip_tail = matches!(self.state, DecodeState::Compressed { ended: true, after_end: 0 });
-            if !skip_tail {
-                // A stream closed by BFINAL with nothing after it needs no
-                // tail; otherwise the sender stripped it and we put it back.
-                self.feed(&TAIL, frame.data.len(), limit, max_size)?;
-            }
-            let at_boundary = self.inflater.as_ref().is_some_and(Inflater::at_block_boundary);
-            if !skip_tail && !at_boundary {
-                return Err(Error::corrupt("invalid DEFLATE data: the message ends inside a DEFLATE block"));
+        let limit = if max_size == 0 {
+            usize::MAX
+        } else {
+            max_size.saturating_add(1)
+        };
+        self.feed(frame.data, consumed, limit, max_size)?;
+        let end = consumed.saturating_add(frame.data.len());
+        if let DecodeState::Compressed { consumed, .. } = &mut self.state {
+            *consumed = end;
+        }
+        // The sender stripped the tail of the empty block that ends the
+        // message, and it goes back on. A stream already between blocks
+        // (closed by BFINAL, or from a sender that kept the tail) needs none.
+        if frame.fin && !self.inflater.as_ref().is_some_and(Inflater::at_block_boundary) {
+            self.feed(&TAIL, end, limit, max_size)?;
+            if !self.inflater.as_ref().is_some_and(Inflater::at_block_boundary) {
+                return Err(Error::corrupt(format!(
+                    "invalid DEFLATE data at input byte {end}: the message ends inside a DEFLATE block"
+                )));
             }
         }
         Ok(())
     }
 
-    /// Inflates `input` (which starts at `offset` in the frame) into buf.
+    /// Inflates `input`, which starts at byte `offset` of the message's
+    /// compressed data, into buf.
     fn feed(&mut self, mut input: &[u8], mut offset: usize, limit: usize, max_size: usize) -> Result<()> {
         let inflater = match &mut self.inflater {
             Some(i) => i,
             None => self.inflater.insert(Inflater::new(self.window_bits, &self.counter)?),
         };
         while !input.is_empty() {
-            let DecodeState::Compressed { ended, after_end } = self.state else {
+            let DecodeState::Compressed { ended, .. } = self.state else {
                 return Err(Error::Internal("inflating outside a compressed message".into()));
             };
             // After BFINAL only empty blocks may follow: allow no output.
@@ -279,16 +327,17 @@ impl Decoder {
             } else {
                 (limit, 0)
             };
-            let hint = self.last_len.saturating_mul(2).max(input.len().saturating_mul(4)).max(256);
+            let hint = self
+                .last_len
+                .saturating_mul(2)
+                .max(input.len().saturating_mul(4))
+                .max(256);
             let (used, status) = inflater.inflate(input, &mut self.buf, call_limit, offset, hint)?;
-            if ended {
-                self.state = DecodeState::Compressed { ended, after_end: after_end + used };
-                if self.buf.len() > before {
-                    return Err(Error::corrupt(format!(
-                        "invalid DEFLATE data at input byte {}: data after a final (BFINAL) block",
-                        offset + used
-                    )));
-                }
+            if ended && self.buf.len() > before {
+                return Err(Error::corrupt(format!(
+                    "invalid DEFLATE data at input byte {}: data after a final (BFINAL) block",
+                    offset + used
+                )));
             }
             match status {
                 InflateStatus::LimitReached => {
@@ -301,7 +350,9 @@ impl Decoder {
                     // The sender may start its next stream with or without
                     // the window: keeping it as a dictionary decodes both.
                     inflater.restart_keeping_window()?;
-                    self.state = DecodeState::Compressed { ended: true, after_end: 0 };
+                    if let DecodeState::Compressed { ended, .. } = &mut self.state {
+                        *ended = true;
+                    }
                 }
             }
             input = &input[used..];

@@ -340,8 +340,19 @@ mod tests {
     #[test]
     fn rejects_invalid_values() {
         for input in [
-            ";", "foo;", "foo; =1", "foo; a=", "foo; a=\"\"", "foo; a=\"x y\"", "foo bar",
-            "foo; a=\"unterminated", "foo\x01", "fo\"o", "foo;;a", "foo; a b", "foo; a=1 2",
+            ";",
+            "foo;",
+            "foo; =1",
+            "foo; a=",
+            "foo; a=\"\"",
+            "foo; a=\"x y\"",
+            "foo bar",
+            "foo; a=\"unterminated",
+            "foo\x01",
+            "fo\"o",
+            "foo;;a",
+            "foo; a b",
+            "foo; a=1 2",
             "é",
         ] {
             let err = parse(input.as_bytes()).unwrap_err();
@@ -370,11 +381,20 @@ mod tests {
     #[test]
     fn builds_and_round_trips() {
         let params = [
-            ParamRef { name: b"server_no_context_takeover", value: None },
-            ParamRef { name: b"client_max_window_bits", value: Some(b"10") },
+            ParamRef {
+                name: b"server_no_context_takeover",
+                value: None,
+            },
+            ParamRef {
+                name: b"client_max_window_bits",
+                value: Some(b"10"),
+            },
         ];
         let s = build(b"permessage-deflate", &params).unwrap();
-        assert_eq!(s, "permessage-deflate; server_no_context_takeover; client_max_window_bits=10");
+        assert_eq!(
+            s,
+            "permessage-deflate; server_no_context_takeover; client_max_window_bits=10"
+        );
         let parsed = parse(s.as_bytes()).unwrap();
         assert_eq!(parsed.len(), 1);
         assert_eq!(parsed[0].param_refs(), params.to_vec());
@@ -382,7 +402,14 @@ mod tests {
 
     #[test]
     fn build_quotes_non_tokens_and_rejects_bad_names() {
-        let q = build(b"x", &[ParamRef { name: b"a", value: Some(b"b c\"") }]).unwrap();
+        let q = build(
+            b"x",
+            &[ParamRef {
+                name: b"a",
+                value: Some(b"b c\""),
+            }],
+        )
+        .unwrap();
         assert_eq!(q, "x; a=\"b c\\\"\"");
         assert!(matches!(build(b"x y", &[]), Err(Error::InvalidArgument(_))));
         assert!(matches!(
@@ -390,7 +417,13 @@ mod tests {
             Err(Error::InvalidArgument(_))
         ));
         assert!(matches!(
-            build(b"x", &[ParamRef { name: b"a", value: Some(b"\n") }]),
+            build(
+                b"x",
+                &[ParamRef {
+                    name: b"a",
+                    value: Some(b"\n")
+                }]
+            ),
             Err(Error::InvalidArgument(_))
         ));
     }

@@ -37,11 +37,7 @@ pub fn client_offer(cfg: &Config) -> String {
 }
 
 /// A client reads the server's response parameters for permessage-deflate.
-pub fn client_process_response(
-    cfg: &Config,
-    response: &[ParamRef<'_>],
-    accepted: &[&[u8]],
-) -> Result<Agreed> {
+pub fn client_process_response(cfg: &Config, response: &[ParamRef<'_>], accepted: &[&[u8]]) -> Result<Agreed> {
     check_not_accepted(accepted, "received")?;
     let resp = params::extract(response, false)?;
 
@@ -64,7 +60,9 @@ pub fn client_process_response(
         (None, m) => m.unwrap_or(15),
         (Some(_), None) => return Err(Error::negotiation("expected server_max_window_bits")),
         (Some(n), Some(m)) if m > n => {
-            return Err(Error::negotiation(format!("unsupported server_max_window_bits {m} (offered {n})")))
+            return Err(Error::negotiation(format!(
+                "unsupported server_max_window_bits {m} (offered {n})"
+            )))
         }
         (Some(_), Some(m)) => m,
     };
@@ -79,13 +77,13 @@ pub fn client_process_response(
     };
     let client_bits = match (cfg.client_max_window_bits, resp_client) {
         (None, None) => 15,
-        (None, Some(m)) => {
-            return Err(Error::negotiation(format!("unexpected client_max_window_bits {m}")))
-        }
+        (None, Some(m)) => return Err(Error::negotiation(format!("unexpected client_max_window_bits {m}"))),
         (Some(ClientBits::NoValue), m) => m.unwrap_or(15),
         (Some(ClientBits::Bits(n)), None) => n,
         (Some(ClientBits::Bits(n)), Some(m)) if m > n => {
-            return Err(Error::negotiation(format!("unsupported client_max_window_bits {m} (offered {n})")))
+            return Err(Error::negotiation(format!(
+                "unsupported client_max_window_bits {m} (offered {n})"
+            )))
         }
         (Some(ClientBits::Bits(_)), Some(m)) => m,
     };

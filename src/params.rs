@@ -102,7 +102,10 @@ pub fn extract(params: &[ParamRef<'_>], is_server: bool) -> Result<Params> {
 /// Serialises parameters in the order of SPEC section 4; each only when set.
 pub fn build(p: &Params) -> Vec<ParamRef<'static>> {
     let mut out = Vec::with_capacity(4);
-    let flag = |name: &'static str| ParamRef { name: name.as_bytes(), value: None };
+    let flag = |name: &'static str| ParamRef {
+        name: name.as_bytes(),
+        value: None,
+    };
     let bits = |name: &'static str, b: u8| ParamRef {
         name: name.as_bytes(),
         value: Some(bits_str(b).as_bytes()),
@@ -129,7 +132,10 @@ mod tests {
     use super::*;
 
     fn pr<'a>(name: &'a str, value: Option<&'a str>) -> ParamRef<'a> {
-        ParamRef { name: name.as_bytes(), value: value.map(str::as_bytes) }
+        ParamRef {
+            name: name.as_bytes(),
+            value: value.map(str::as_bytes),
+        }
     }
 
     #[test]
@@ -153,24 +159,43 @@ mod tests {
                 client_max_window_bits: Some(ClientBits::NoValue),
             }
         );
-        assert_eq!(build(&got), vec![
-            pr("server_no_context_takeover", None),
-            pr("client_no_context_takeover", None),
-            pr("server_max_window_bits", Some("10")),
-            pr("client_max_window_bits", None),
-        ]);
+        assert_eq!(
+            build(&got),
+            vec![
+                pr("server_no_context_takeover", None),
+                pr("client_no_context_takeover", None),
+                pr("server_max_window_bits", Some("10")),
+                pr("client_max_window_bits", None),
+            ]
+        );
     }
 
     #[test]
     fn rejects_bad_parameters() {
         let cases: Vec<(Vec<ParamRef>, bool, &str)> = vec![
             (vec![pr("foo", None)], true, "invalid parameter name foo"),
-            (vec![pr("server_no_context_takeover", None), pr("server_no_context_takeover", None)], true,
-             "duplicate parameter server_no_context_takeover"),
-            (vec![pr("client_max_window_bits", Some("9")), pr("client_max_window_bits", None)], true,
-             "duplicate parameter client_max_window_bits"),
+            (
+                vec![
+                    pr("server_no_context_takeover", None),
+                    pr("server_no_context_takeover", None),
+                ],
+                true,
+                "duplicate parameter server_no_context_takeover",
+            ),
+            (
+                vec![
+                    pr("client_max_window_bits", Some("9")),
+                    pr("client_max_window_bits", None),
+                ],
+                true,
+                "duplicate parameter client_max_window_bits",
+            ),
             (vec![pr("server_no_context_takeover", Some("1"))], true, "invalid value"),
-            (vec![pr("client_no_context_takeover", Some("x"))], false, "invalid value"),
+            (
+                vec![pr("client_no_context_takeover", Some("x"))],
+                false,
+                "invalid value",
+            ),
             (vec![pr("client_max_window_bits", None)], false, "invalid value"),
             (vec![pr("server_max_window_bits", None)], true, "invalid value"),
         ];

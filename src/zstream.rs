@@ -107,7 +107,10 @@ impl Stream {
             adler: 0,
             reserved: 0,
         });
-        Stream { strm, _counter: counter.clone() }
+        Stream {
+            strm,
+            _counter: counter.clone(),
+        }
     }
 
     /// zlib's message for the last error, if any.
@@ -225,7 +228,12 @@ impl Deflater {
                 // Z_BUF_ERROR: no progress was possible, i.e. nothing to do.
                 z::Z_OK | z::Z_BUF_ERROR if strm.avail_in == 0 && strm.avail_out != 0 => break Ok(()),
                 z::Z_OK => {}
-                _ => break Err(Error::Internal(format!("deflate failed (code {ret}): {}", self.s.msg()))),
+                _ => {
+                    break Err(Error::Internal(format!(
+                        "deflate failed (code {ret}): {}",
+                        self.s.msg()
+                    )))
+                }
             }
         };
         self.clear_pointers();
@@ -274,6 +282,8 @@ pub struct Inflater {
     window_bits: u8,
     /// Reset since the last inflate call: zlib's data_type is stale.
     restarted: bool,
+    /// Output space given to one inflate call: a quarter window.
+    max_out_per_call: usize,
 }
 
 // SAFETY: as for Deflater.
@@ -295,7 +305,12 @@ impl Inflater {
         if ret != z::Z_OK {
             return Err(init_error("inflate", ret));
         }
-        Ok(Inflater { s, window_bits: wbits as u8, restarted: true })
+        Ok(Inflater {
+            s,
+            window_bits: wbits as u8,
+            restarted: true,
+            max_out_per_call: 1usize << (wbits - 2),
+        })
     }
 
     /// Inflates `input`, appending to `out` without ever letting it grow
@@ -342,6 +357,9 @@ impl Inflater {
                 Ok(n) => n,
                 Err(e) => break Err(e),
             };
+            // zlib checks a distance against the window plus what this call
+            // has written; small calls keep that close to the agreed window.
+            let avail = avail.min(self.max_out_per_call);
             // SAFETY: out has `avail` bytes of spare capacity after len.
             strm.next_out = unsafe { out.as_mut_ptr().add(out.len()) };
             strm.avail_out = avail as c_uint;
@@ -371,7 +389,12 @@ impl Inflater {
                     )))
                 }
                 z::Z_MEM_ERROR => break Err(Error::OutOfMemory("out of memory while inflating".into())),
-                _ => break Err(Error::Internal(format!("inflate failed (code {ret}): {}", self.s.msg()))),
+                _ => {
+                    break Err(Error::Internal(format!(
+                        "inflate failed (code {ret}): {}",
+                        self.s.msg()
+                    )))
+                }
             }
         };
         let strm = &mut *self.s.strm;
@@ -444,8 +467,14 @@ mod tests {
         assert!(with_deflate > 256 * 1024, "{with_deflate}");
         let mut i = Inflater::new(15, &counter).unwrap();
         let mut out = Vec::new();
-        i.inflate(&[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00, 0x00, 0xff, 0xff], &mut out, usize::MAX, 0, 64)
-            .unwrap();
+        i.inflate(
+            &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00, 0x00, 0xff, 0xff],
+            &mut out,
+            usize::MAX,
+            0,
+            64,
+        )
+        .unwrap();
         assert_eq!(out, b"Hello");
         assert!(counter.get() > with_deflate + 32 * 1024);
         drop(d);
@@ -485,7 +514,9 @@ mod tests {
     fn corrupt_data_names_the_offset() {
         let counter = MemoryCounter::default();
         let mut i = Inflater::new(15, &counter).unwrap();
-        let err = i.inflate(&[0xff, 0xff, 0xff], &mut Vec::new(), usize::MAX, 0, 64).unwrap_err();
+        let err = i
+            .inflate(&[0xff, 0xff, 0xff], &mut Vec::new(), usize::MAX, 0, 64)
+            .unwrap_err();
         assert!(matches!(err, Error::CorruptData(_)), "{err:?}");
         assert!(err.to_string().contains("input byte"), "{err}");
     }

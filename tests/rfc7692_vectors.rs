@@ -16,7 +16,14 @@ fn default_ext() -> Extension {
 }
 
 fn frame(opcode: u8, fin: bool, rsv1: bool, data: &[u8]) -> Frame<'_> {
-    Frame { opcode, fin, rsv1, rsv2: false, rsv3: false, data }
+    Frame {
+        opcode,
+        fin,
+        rsv1,
+        rsv2: false,
+        rsv3: false,
+        data,
+    }
 }
 
 fn decode_whole(ext: &mut Extension, payload: &[u8]) -> Vec<u8> {
@@ -29,22 +36,40 @@ fn decode_whole(ext: &mut Extension, payload: &[u8]) -> Vec<u8> {
 fn single_vectors_decode_to_hello() {
     let cases: [(&str, &[u8]); 4] = [
         ("7.2.3.1 default", &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]),
-        ("7.2.3.3 stored block", &[0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00]),
-        ("7.2.3.4 BFINAL block", &[0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00]),
-        ("7.2.3.5 two blocks", &[0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff, 0xff, 0xca, 0xc9, 0xc9, 0x07, 0x00]),
+        (
+            "7.2.3.3 stored block",
+            &[0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00],
+        ),
+        (
+            "7.2.3.4 BFINAL block",
+            &[0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00],
+        ),
+        (
+            "7.2.3.5 two blocks",
+            &[
+                0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff, 0xff, 0xca, 0xc9, 0xc9, 0x07, 0x00,
+            ],
+        ),
     ];
     for (name, payload) in cases {
         let mut ext = default_ext();
         assert_eq!(decode_whole(&mut ext, payload), b"Hello", "{name}");
         // The decoder is ready for a second message afterwards.
-        assert_eq!(decode_whole(&mut ext, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]), b"Hello", "{name} then");
+        assert_eq!(
+            decode_whole(&mut ext, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]),
+            b"Hello",
+            "{name} then"
+        );
     }
 }
 
 #[test]
 fn second_hello_uses_the_window() {
     let mut ext = default_ext();
-    assert_eq!(decode_whole(&mut ext, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]), b"Hello");
+    assert_eq!(
+        decode_whole(&mut ext, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]),
+        b"Hello"
+    );
     assert_eq!(decode_whole(&mut ext, &[0xf2, 0x00, 0x11, 0x00, 0x00]), b"Hello");
 }
 
@@ -53,11 +78,23 @@ fn empty_message_and_two_frames() {
     let mut ext = default_ext();
     assert_eq!(decode_whole(&mut ext, &[0x00]), b"");
     let first = ext
-        .decode(&frame(OP_TEXT, false, true, &[0xf2, 0x48, 0xcd, 0x01, 0x00, 0x00, 0x00, 0xff, 0xff]), 0)
+        .decode(
+            &frame(
+                OP_TEXT,
+                false,
+                true,
+                &[0xf2, 0x48, 0xcd, 0x01, 0x00, 0x00, 0x00, 0xff, 0xff],
+            ),
+            0,
+        )
         .unwrap()
         .data
         .to_vec();
-    let second = ext.decode(&frame(OP_CONT, true, false, &[0xca, 0xc9, 0x07, 0x00]), 0).unwrap().data.to_vec();
+    let second = ext
+        .decode(&frame(OP_CONT, true, false, &[0xca, 0xc9, 0x07, 0x00]), 0)
+        .unwrap()
+        .data
+        .to_vec();
     assert_eq!([first, second].concat(), b"Hello");
 }
 

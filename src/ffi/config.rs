@@ -31,7 +31,11 @@ pub const PMD_STRATEGY_FIXED: i32 = 4;
 /// setters must not run concurrently with any other use of it.
 #[no_mangle]
 pub extern "C" fn pmd_config_new() -> *mut pmd_config {
-    guard_value(std::ptr::null_mut(), || into_handle(pmd_config { inner: Config::default() }))
+    guard_value(std::ptr::null_mut(), || {
+        into_handle(pmd_config {
+            inner: Config::default(),
+        })
+    })
 }
 
 /// Frees a configuration. NULL is a no-op. Extensions negotiated with it
@@ -97,7 +101,11 @@ pub unsafe extern "C" fn pmd_config_set_client_no_context_takeover(cfg: *mut pmd
 #[no_mangle]
 pub unsafe extern "C" fn pmd_config_set_server_max_window_bits(cfg: *mut pmd_config, bits: c_int) -> pmd_result {
     // SAFETY: forwarded caller guarantee.
-    unsafe { set("pmd_config_set_server_max_window_bits", cfg, |c| c.set_server_max_window_bits(bits)) }
+    unsafe {
+        set("pmd_config_set_server_max_window_bits", cfg, |c| {
+            c.set_server_max_window_bits(bits)
+        })
+    }
 }
 
 /// client_max_window_bits: 0 (not set), 8..15, or PMD_WINDOW_BITS_NO_VALUE
@@ -110,7 +118,11 @@ pub unsafe extern "C" fn pmd_config_set_server_max_window_bits(cfg: *mut pmd_con
 #[no_mangle]
 pub unsafe extern "C" fn pmd_config_set_client_max_window_bits(cfg: *mut pmd_config, bits: c_int) -> pmd_result {
     // SAFETY: forwarded caller guarantee.
-    unsafe { set("pmd_config_set_client_max_window_bits", cfg, |c| c.set_client_max_window_bits(bits)) }
+    unsafe {
+        set("pmd_config_set_client_max_window_bits", cfg, |c| {
+            c.set_client_max_window_bits(bits)
+        })
+    }
 }
 
 /// zlib compression level: -1 (zlib's default, 6) or 0..9.

@@ -4,13 +4,14 @@
 //! already in use is refused instead of racing.
 
 use std::ffi::{c_char, c_int};
-use std::sync::{Mutex, TryLockError};
+use std::sync::Mutex;
 
 use crate::config::CompressSettings;
 use crate::error::Error;
-use crate::extension::{Agreed, Decoder, Encoder, Extension, Frame};
+use crate::extension::{Agreed, Decoder, Encoder, Extension};
 use crate::ffi::config::pmd_config;
-use crate::ffi::{free_handle, guard, guard_value, into_handle, pmd_result, req, req_mut};
+use crate::ffi::lock::lock_side;
+use crate::ffi::{frame, free_handle, guard, guard_value, into_handle, pmd_result, req, req_mut};
 use crate::zstream::MemoryCounter;
 
 /// Continuation frame.
@@ -69,48 +70,6 @@ pub(crate) fn new_extension(agreed: Agreed, settings: &CompressSettings) -> Resu
         encoder: Mutex::new(encoder),
         decoder: Mutex::new(decoder),
     }))
-}
-
-/// Reads a C frame. NULL data is the empty payload when len is 0.
-///
-/// # Safety
-/// `f.data` is NULL or valid for `f.len` bytes for `'a`.
-unsafe fn read_frame<'a>(f: &pmd_frame) -> Result<Frame<'a>, Error> {
-    let data = if f.data.is_null() {
-        if f.len != 0 {
-            return Err(crate::ffi::null("frame data"));
-        }
-        &[][..]
-    } else {
-        // SAFETY: forwarded caller guarantee.
-        unsafe { std::slice::from_raw_parts(f.data, f.len) }
-    };
-    Ok(Frame { opcode: f.opcode, fin: f.fin, rsv1: f.rsv1, rsv2: f.rsv2, rsv3: f.rsv3, data })
-}
-
-/// Writes a core frame to C; a passed-through payload keeps the caller's
-/// own pointer, an empty one points at a static empty byte.
-fn write_frame(f: &Frame<'_>, input: &pmd_frame, input_slice: &[u8], out: &mut pmd_frame) {
-    static EMPTY: u8 = 0;
-    let data = if f.data.as_ptr() == input_slice.as_ptr() && f.data.len() == input_slice.len() {
-        input.data
-    } else if f.data.is_empty() {
-        &EMPTY
-    } else {
-        f.data.as_ptr()
-    };
-    *out = pmd_frame { opcode: f.opcode, fin: f.fin, rsv1: f.rsv1, rsv2: f.rsv2, rsv3: f.rsv3, data, len: f.data.len() };
-}
-
-fn lock<'a, T>(m: &'a Mutex<T>, side: &str) -> Result<std::sync::MutexGuard<'a, T>, Error> {
-    m.try_lock().map_err(|e| match e {
-        TryLockError::WouldBlock => Error::invalid(format!(
-            "concurrent calls on the {side} side of one extension: the calls on a side must not overlap"
-        )),
-        TryLockError::Poisoned(_) => Error::Internal(format!(
-            "the {side} side failed internally earlier: free the extension"
-        )),
-    })
 }
 
 /// Builds an extension directly from agreed parameters (the reference's
@@ -179,16 +138,17 @@ pub unsafe extern "C" fn pmd_extension_new(
 /// # Safety
 /// `ext` is NULL or a live extension; `in` and `out` NULL or valid.
 #[no_mangle]
-pub unsafe extern "C" fn pmd_extension_encode(ext: *mut pmd_extension, in_: *const pmd_frame, out: *mut pmd_frame) -> pmd_result {
+pub unsafe extern "C" fn pmd_extension_encode(
+    ext: *mut pmd_extension,
+    in_: *const pmd_frame,
+    out: *mut pmd_frame,
+) -> pmd_result {
     guard("pmd_extension_encode", || {
         // SAFETY: forwarded caller guarantees.
         let (ext, input, out) = unsafe { (req(ext, "ext")?, req(in_, "in")?, req_mut(out, "out")?) };
+        let acquire = || lock_side(&ext.encoder, "encode", "extension");
         // SAFETY: as above.
-        let frame = unsafe { read_frame(input) }?;
-        let mut encoder = lock(&ext.encoder, "encode")?;
-        let result = encoder.encode(&frame)?;
-        write_frame(&result, input, frame.data, out);
-        Ok(())
+        unsafe { frame::process(input, out, acquire, |encoder, frame| encoder.encode(frame)) }
     })
 }
 
@@ -230,12 +190,9 @@ pub unsafe extern "C" fn pmd_extension_decode(
     guard("pmd_extension_decode", || {
         // SAFETY: forwarded caller guarantees.
         let (ext, input, out) = unsafe { (req(ext, "ext")?, req(in_, "in")?, req_mut(out, "out")?) };
+        let acquire = || lock_side(&ext.decoder, "decode", "extension");
         // SAFETY: as above.
-        let frame = unsafe { read_frame(input) }?;
-        let mut decoder = lock(&ext.decoder, "decode")?;
-        let result = decoder.decode(&frame, max_size)?;
-        write_frame(&result, input, frame.data, out);
-        Ok(())
+        unsafe { frame::process(input, out, acquire, |decoder, frame| decoder.decode(frame, max_size)) }
     })
 }
 

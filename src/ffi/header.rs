@@ -81,13 +81,21 @@ impl pmd_header {
                     .map(|p| {
                         let (name, name_len) = keep(&p.name);
                         let (value, value_len) = p.value.as_deref().map_or((std::ptr::null(), 0), &mut keep);
-                        pmd_param { name, name_len, value, value_len }
+                        pmd_param {
+                            name,
+                            name_len,
+                            value,
+                            value_len,
+                        }
                     })
                     .collect();
                 (name, params)
             })
             .collect();
-        pmd_header { _storage: storage, elements }
+        pmd_header {
+            _storage: storage,
+            elements,
+        }
     }
 }
 
@@ -156,11 +164,18 @@ pub unsafe extern "C" fn pmd_header_get(
             )
         };
         let ((name_ptr, len), element_params) = h.elements.get(index).ok_or_else(|| {
-            Error::invalid(format!("index {index} out of range: the header has {} elements", h.elements.len()))
+            Error::invalid(format!(
+                "index {index} out of range: the header has {} elements",
+                h.elements.len()
+            ))
         })?;
         *name = *name_ptr;
         *name_len = *len;
-        *params = if element_params.is_empty() { std::ptr::null() } else { element_params.as_ptr() };
+        *params = if element_params.is_empty() {
+            std::ptr::null()
+        } else {
+            element_params.as_ptr()
+        };
         *n_params = element_params.len();
         Ok(())
     })

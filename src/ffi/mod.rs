@@ -11,8 +11,10 @@ use crate::error::Error;
 
 pub mod config;
 pub mod extension;
+mod frame;
 pub mod framework;
 pub mod header;
+mod lock;
 pub mod negotiate;
 pub mod result;
 
@@ -203,7 +205,10 @@ mod tests {
     fn version_matches_constants_and_crate() {
         // SAFETY: pmd_version returns a static NUL-terminated string.
         let v = unsafe { CStr::from_ptr(pmd_version()) }.to_str().unwrap();
-        assert_eq!(v, format!("{PMD_VERSION_MAJOR}.{PMD_VERSION_MINOR}.{PMD_VERSION_PATCH}"));
+        assert_eq!(
+            v,
+            format!("{PMD_VERSION_MAJOR}.{PMD_VERSION_MINOR}.{PMD_VERSION_PATCH}")
+        );
         assert_eq!(v, env!("CARGO_PKG_VERSION"));
     }
 

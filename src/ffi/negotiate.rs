@@ -42,7 +42,12 @@ fn static_c(s: &[u8]) -> Result<(*const c_char, usize), Error> {
 ///
 /// # Safety
 /// `out` is NULL or valid for `cap` writes; `n` is NULL or writable.
-unsafe fn write_params(list: &[ParamRef<'static>], out: *mut pmd_param, cap: usize, n: *mut usize) -> Result<(), Error> {
+unsafe fn write_params(
+    list: &[ParamRef<'static>],
+    out: *mut pmd_param,
+    cap: usize,
+    n: *mut usize,
+) -> Result<(), Error> {
     // SAFETY: forwarded caller guarantee.
     let n = unsafe { req_mut(n, "n") }?;
     if out.is_null() && cap != 0 {
@@ -50,7 +55,10 @@ unsafe fn write_params(list: &[ParamRef<'static>], out: *mut pmd_param, cap: usi
     }
     *n = list.len();
     if cap < list.len() {
-        return Err(Error::BufferTooSmall { needed: list.len(), cap });
+        return Err(Error::BufferTooSmall {
+            needed: list.len(),
+            cap,
+        });
     }
     for (i, p) in list.iter().enumerate() {
         let (name, name_len) = static_c(p.name)?;
@@ -59,7 +67,14 @@ unsafe fn write_params(list: &[ParamRef<'static>], out: *mut pmd_param, cap: usi
             None => (std::ptr::null(), 0),
         };
         // SAFETY: i < list.len() <= cap, so out.add(i) is writable.
-        unsafe { out.add(i).write(pmd_param { name, name_len, value, value_len }) };
+        unsafe {
+            out.add(i).write(pmd_param {
+                name,
+                name_len,
+                value,
+                value_len,
+            })
+        };
     }
     Ok(())
 }
@@ -72,7 +87,9 @@ unsafe fn read_accepted<'a>(accepted: *const *const c_char, n: usize) -> Result<
     // SAFETY: forwarded caller guarantee.
     let list = unsafe { array(accepted, n, "accepted") }?;
     // SAFETY: each entry is NULL or a NUL-terminated string.
-    list.iter().map(|&p| unsafe { cstr(p, "an accepted extension name") }).collect()
+    list.iter()
+        .map(|&p| unsafe { cstr(p, "an accepted extension name") })
+        .collect()
 }
 
 /// Creates the extension for `agreed` and stores it in `*ext`.
@@ -93,7 +110,12 @@ fn deliver(cfg: &pmd_config, agreed: Agreed, ext: &mut *mut pmd_extension) -> Re
 /// # Safety
 /// Pointers are NULL or valid; `buf` has `cap` writable bytes.
 #[no_mangle]
-pub unsafe extern "C" fn pmd_client_offer(cfg: *const pmd_config, buf: *mut c_char, cap: usize, out_len: *mut usize) -> pmd_result {
+pub unsafe extern "C" fn pmd_client_offer(
+    cfg: *const pmd_config,
+    buf: *mut c_char,
+    cap: usize,
+    out_len: *mut usize,
+) -> pmd_result {
     guard("pmd_client_offer", || {
         // SAFETY: forwarded caller guarantees.
         let cfg = unsafe { req(cfg, "cfg") }?;
@@ -201,7 +223,12 @@ pub unsafe extern "C" fn pmd_server_negotiate(
 /// # Safety
 /// `out` is NULL or valid for `cap` writes; other pointers NULL or valid.
 #[no_mangle]
-pub unsafe extern "C" fn pmd_client_request_params(cfg: *const pmd_config, out: *mut pmd_param, cap: usize, n: *mut usize) -> pmd_result {
+pub unsafe extern "C" fn pmd_client_request_params(
+    cfg: *const pmd_config,
+    out: *mut pmd_param,
+    cap: usize,
+    n: *mut usize,
+) -> pmd_result {
     guard("pmd_client_request_params", || {
         // SAFETY: forwarded caller guarantees.
         let cfg = unsafe { req(cfg, "cfg") }?;

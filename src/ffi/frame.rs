@@ -1,0 +1,83 @@
+//! Frames across the boundary: reading a `pmd_frame` a C caller passed,
+//! writing a result frame back, and the read-run-write body that every
+//! encode and decode export shares.
+
+use crate::error::Error;
+use crate::extension::Frame;
+use crate::ffi::extension::pmd_frame;
+use crate::ffi::null;
+
+/// A C frame's header bits with `data` as its payload (checked by the
+/// caller).
+pub(crate) fn from_c<'a>(f: &pmd_frame, data: &'a [u8]) -> Frame<'a> {
+    Frame {
+        opcode: f.opcode,
+        fin: f.fin,
+        rsv1: f.rsv1,
+        rsv2: f.rsv2,
+        rsv3: f.rsv3,
+        data,
+    }
+}
+
+/// A C view of a core frame, pointing at its payload.
+pub(crate) fn to_c(f: &Frame<'_>) -> pmd_frame {
+    pmd_frame {
+        opcode: f.opcode,
+        fin: f.fin,
+        rsv1: f.rsv1,
+        rsv2: f.rsv2,
+        rsv3: f.rsv3,
+        data: f.data.as_ptr(),
+        len: f.data.len(),
+    }
+}
+
+/// Reads a C frame. NULL data is the empty payload when len is 0.
+///
+/// # Safety
+/// `f.data` is NULL or valid for `f.len` bytes for `'a`.
+pub(crate) unsafe fn read_frame<'a>(f: &pmd_frame) -> Result<Frame<'a>, Error> {
+    let data = match (f.data.is_null(), f.len) {
+        (true, 0) => &[][..],
+        (true, _) => return Err(null("frame data")),
+        // SAFETY: forwarded caller guarantee.
+        (false, len) => unsafe { std::slice::from_raw_parts(f.data, len) },
+    };
+    Ok(from_c(f, data))
+}
+
+/// Writes a result frame to C: a passed-through payload keeps the
+/// caller's own pointer, an empty one points at a static byte.
+pub(crate) fn write_frame(f: &Frame<'_>, input: &pmd_frame, input_slice: &[u8], out: &mut pmd_frame) {
+    static EMPTY: u8 = 0;
+    let data = if f.data.as_ptr() == input_slice.as_ptr() && f.data.len() == input_slice.len() {
+        input.data
+    } else if f.data.is_empty() {
+        &EMPTY
+    } else {
+        f.data.as_ptr()
+    };
+    *out = pmd_frame { data, ..to_c(f) };
+}
+
+/// The body of an encode or decode export: reads `*input`, takes what the
+/// step needs with `acquire` (a lock), runs `step` and writes its result
+/// to `*out`. On failure `*out` is unchanged.
+///
+/// # Safety
+/// `input.data` is NULL or valid for `input.len` bytes during the call and
+/// for as long as the caller may read `*out`.
+pub(crate) unsafe fn process<G>(
+    input: &pmd_frame,
+    out: &mut pmd_frame,
+    acquire: impl FnOnce() -> Result<G, Error>,
+    step: impl for<'a> FnOnce(&'a mut G, &Frame<'a>) -> Result<Frame<'a>, Error>,
+) -> Result<(), Error> {
+    // SAFETY: forwarded caller guarantee.
+    let frame = unsafe { read_frame(input) }?;
+    let mut held = acquire()?;
+    let result = step(&mut held, &frame)?;
+    write_frame(&result, input, frame.data, out);
+    Ok(())
+}

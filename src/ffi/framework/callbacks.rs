@@ -1,0 +1,201 @@
+//! Calling user callbacks: the guard against calls back into the library
+//! from inside one, the last-error bookkeeping around each call, and the
+//! checks and copies of what a callback returns (its result code, names,
+//! parameters), and of the parameters handed to it.
+
+use std::cell::Cell;
+use std::ffi::{c_char, c_int, CStr, CString};
+
+use crate::error::Error;
+use crate::ffi::header::pmd_param;
+use crate::ffi::LAST_ERROR;
+use crate::header::{is_token, Param, ParamRef, MAX_PARAMS};
+
+thread_local! {
+    /// How many user callbacks the calling thread is inside.
+    static CALLBACK_DEPTH: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Marks the calling thread as inside a callback while it lives.
+struct InCallback;
+
+impl InCallback {
+    fn enter() -> InCallback {
+        CALLBACK_DEPTH.with(|d| d.set(d.get() + 1));
+        InCallback
+    }
+}
+
+impl Drop for InCallback {
+    fn drop(&mut self) {
+        CALLBACK_DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+    }
+}
+
+/// Locks would deadlock on a call from inside a callback: refuse it.
+pub(super) fn refuse_reentry() -> Result<(), Error> {
+    if CALLBACK_DEPTH.with(Cell::get) > 0 {
+        return Err(Error::invalid(
+            "called from inside a pmdeflate callback: pmd_negotiator_* and pmd_chain_* functions must not be",
+        ));
+    }
+    Ok(())
+}
+
+/// Runs a callback. The last-error detail it records (the built-in
+/// extension's, or a nested pmd_* call's) is returned, and the caller's own
+/// detail is put back unchanged (the same string, so pointers to it stay
+/// valid).
+pub(super) fn call<R>(f: impl FnOnce() -> R) -> (R, String) {
+    let saved = LAST_ERROR.with(|e| std::mem::take(&mut *e.borrow_mut()));
+    let r = {
+        let _inside = InCallback::enter();
+        f()
+    };
+    let inner = LAST_ERROR.with(|e| std::mem::replace(&mut *e.borrow_mut(), saved));
+    (r, inner.to_string_lossy().into_owned())
+}
+
+/// The error for a callback's non-zero result: that result, or
+/// INVALID_ARGUMENT for a value that is not a pmd_result.
+pub(super) fn callback_error(rc: c_int, who: &str, inner: &str) -> Error {
+    let detail = if inner.is_empty() {
+        String::new()
+    } else {
+        format!(" ({inner})")
+    };
+    let msg = |name: &str| format!("{who} failed with {name}{detail}");
+    match rc {
+        1 => Error::NullPointer(msg("PMD_ERR_NULL_POINTER")),
+        2 => Error::invalid(msg("PMD_ERR_INVALID_ARGUMENT")),
+        3 => Error::syntax(msg("PMD_ERR_HEADER_SYNTAX")),
+        4 => Error::negotiation(msg("PMD_ERR_NEGOTIATION")),
+        5 => Error::protocol(msg("PMD_ERR_PROTOCOL")),
+        6 => Error::PayloadTooBig(msg("PMD_ERR_PAYLOAD_TOO_BIG")),
+        7 => Error::corrupt(msg("PMD_ERR_CORRUPT_DATA")),
+        8 => Error::BufferTooSmall { needed: 0, cap: 0 },
+        9 => Error::OutOfMemory(msg("PMD_ERR_OUT_OF_MEMORY")),
+        10 => Error::Internal(msg("PMD_ERR_INTERNAL")),
+        other => Error::invalid(format!("{who} returned {other}, which is not a pmd_result")),
+    }
+}
+
+/// Reads a NUL-terminated name that must be a token.
+///
+/// # Safety
+/// `p` is NULL or a NUL-terminated string.
+pub(super) unsafe fn token_name(p: *const c_char, who: &str) -> Result<String, Error> {
+    if p.is_null() {
+        return Err(Error::invalid(format!("{who} has a NULL name")));
+    }
+    // SAFETY: non-NULL and NUL-terminated per the caller.
+    let b = unsafe { CStr::from_ptr(p) }.to_bytes();
+    token(b, &format!("{who} has name"))
+}
+
+/// `b` as a string when it is a token; otherwise INVALID_ARGUMENT, the
+/// message starting with `what`.
+fn token(b: &[u8], what: &str) -> Result<String, Error> {
+    if !is_token(b) {
+        return Err(Error::invalid(format!(
+            "{what} {:?}, which is not a token",
+            String::from_utf8_lossy(b)
+        )));
+    }
+    Ok(String::from_utf8_lossy(b).into_owned())
+}
+
+/// Reads parameters a callback returned: at most MAX_PARAMS, names and
+/// values tokens. Bad data is INVALID_ARGUMENT.
+///
+/// # Safety
+/// `p` is NULL or valid for `n` elements whose non-NULL strings are valid
+/// for their lengths.
+pub(super) unsafe fn callback_params(p: *const pmd_param, n: usize, who: &str) -> Result<Vec<Param>, Error> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    if n > MAX_PARAMS {
+        return Err(Error::invalid(format!(
+            "{who} returned {n} parameters, more than {MAX_PARAMS}"
+        )));
+    }
+    if p.is_null() {
+        return Err(Error::invalid(format!(
+            "{who} returned a NULL parameter array with {n} parameters"
+        )));
+    }
+    // SAFETY: non-NULL and valid for n elements per the caller.
+    let list = unsafe { std::slice::from_raw_parts(p, n) };
+    let read = |ptr: *const c_char, len: usize, what: String| -> Result<String, Error> {
+        if ptr.is_null() {
+            return Err(Error::invalid(format!("{who} returned a NULL {what}")));
+        }
+        // SAFETY: non-NULL; the caller guarantees len readable bytes.
+        let b = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) };
+        token(b, &format!("{who} returned {what}"))
+    };
+    list.iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let name = read(p.name, p.name_len, format!("parameter #{i} name"))?;
+            let value = if p.value.is_null() {
+                None
+            } else {
+                Some(read(p.value, p.value_len, format!("value of parameter {name}"))?)
+            };
+            Ok(Param { name, value })
+        })
+        .collect()
+}
+
+/// Parameters handed to a callback: NUL-terminated copies, valid while
+/// this lives.
+pub(super) struct CParams {
+    pub(super) _storage: Vec<CString>,
+    pub(super) list: Vec<pmd_param>,
+}
+
+impl CParams {
+    pub(super) fn new(params: &[ParamRef<'_>]) -> Result<CParams, Error> {
+        let mut storage = Vec::new();
+        let mut keep = |b: &[u8]| -> Result<(*const c_char, usize), Error> {
+            let c = CString::new(b).map_err(|_| Error::Internal("NUL byte in a parsed parameter".into()))?;
+            // The CString's buffer does not move when the Vec grows.
+            let p = (c.as_ptr(), b.len());
+            storage.push(c);
+            Ok(p)
+        };
+        let mut list = Vec::with_capacity(params.len());
+        for p in params {
+            let (name, name_len) = keep(p.name)?;
+            let (value, value_len) = match p.value {
+                Some(v) => keep(v)?,
+                None => (std::ptr::null(), 0),
+            };
+            list.push(pmd_param {
+                name,
+                name_len,
+                value,
+                value_len,
+            });
+        }
+        Ok(CParams {
+            _storage: storage,
+            list,
+        })
+    }
+
+    pub(super) fn ptr(&self) -> *const pmd_param {
+        slice_ptr(&self.list)
+    }
+}
+
+/// An array handed to C: NULL when empty.
+pub(super) fn slice_ptr<T>(v: &[T]) -> *const T {
+    if v.is_empty() {
+        std::ptr::null()
+    } else {
+        v.as_ptr()
+    }
+}

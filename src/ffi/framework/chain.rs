@@ -1,0 +1,187 @@
+//! The chain (`pmd_chain`): one connection's negotiated extensions, run
+//! in order on each frame.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use crate::error::Error;
+use crate::ffi::extension::pmd_frame;
+use crate::ffi::frame;
+use crate::ffi::lock::{lock, overlap};
+use crate::ffi::{free_handle, guard, guard_value, into_handle, pmd_result, req, req_mut};
+use crate::framework::Chain;
+
+use super::callbacks::refuse_reentry;
+use super::pmd_extension_instance;
+use super::wrappers::instances;
+
+/// One connection's negotiated extensions, in order (opaque).
+pub struct pmd_chain {
+    chain: Mutex<Chain>,
+    encoding: AtomicBool,
+    decoding: AtomicBool,
+}
+
+/// Creates a chain handle for negotiated extensions.
+pub(super) fn new_chain(chain: Chain) -> *mut pmd_chain {
+    into_handle(pmd_chain {
+        chain: Mutex::new(chain),
+        encoding: AtomicBool::new(false),
+        decoding: AtomicBool::new(false),
+    })
+}
+
+/// Marks one side of a chain busy while it lives.
+struct Busy<'a>(&'a AtomicBool);
+
+impl<'a> Busy<'a> {
+    fn enter(flag: &'a AtomicBool, side: &str) -> Result<Busy<'a>, Error> {
+        if flag.swap(true, Ordering::Acquire) {
+            return Err(overlap(side, "chain"));
+        }
+        Ok(Busy(flag))
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+/// Encodes one outgoing frame through every extension of the chain, first
+/// accepted to last (the reference's Frame.serialize). Each extension's
+/// output is the next one's input. An empty chain passes the frame through.
+///
+/// out->data points at in->data (every extension passed the payload
+/// through) or into memory owned by an extension of the chain, valid until
+/// the next pmd_chain_encode on this chain or pmd_chain_free; never free
+/// it.
+///
+/// Results: PMD_OK; PMD_ERR_NULL_POINTER (chain, in, out, or in->data with
+/// len > 0); the result an extension's encode returned (pmd_last_error
+/// names the extension and its position); PMD_ERR_INVALID_ARGUMENT when an
+/// encode callback returned bad data (PMD_OK without writing the frame,
+/// NULL data with len > 0, an opcode above 15) or a value that is not a
+/// pmd_result, for a concurrent encode call, or from inside a callback.
+///
+/// Threads: may be called while another thread runs pmd_chain_decode on
+/// the same chain (the two are serialised inside, so the callbacks of one
+/// chain never run at the same time), never with another encode.
+///
+/// # Safety
+/// `chain` is NULL or a live chain; `in` and `out` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn pmd_chain_encode(
+    chain: *mut pmd_chain,
+    in_: *const pmd_frame,
+    out: *mut pmd_frame,
+) -> pmd_result {
+    guard("pmd_chain_encode", || {
+        refuse_reentry()?;
+        // SAFETY: forwarded caller guarantees.
+        let (chain, input, out) = unsafe { (req(chain, "chain")?, req(in_, "in")?, req_mut(out, "out")?) };
+        let acquire = || Ok((Busy::enter(&chain.encoding, "encode")?, lock(&chain.chain, "chain")?));
+        // SAFETY: as above.
+        unsafe { frame::process(input, out, acquire, |(_, inner), frame| inner.encode(frame)) }
+    })
+}
+
+/// Decodes one incoming frame through every extension of the chain, last
+/// accepted to first (the reference's Frame.parse), each given the same
+/// `max_size` (0: no limit; pass the message's remaining budget). Then, as
+/// the reference's Frame.check, a reserved bit (RSV1-3) still set means no
+/// negotiated extension claimed it: PMD_ERR_PROTOCOL.
+///
+/// out->data points at in->data or into memory owned by an extension of
+/// the chain, valid until the next pmd_chain_decode on this chain or
+/// pmd_chain_free; never free it.
+///
+/// Results: PMD_OK; PMD_ERR_NULL_POINTER (nothing changes); the result an
+/// extension's decode returned (pmd_result_close_code gives the close code
+/// to send); PMD_ERR_PROTOCOL for a reserved bit left set;
+/// PMD_ERR_INVALID_ARGUMENT for bad data from a decode callback, a
+/// concurrent decode call, or a call from inside a callback. Errors from
+/// the extensions and the reserved-bit check are sticky: every later
+/// decode returns the same result without calling any extension.
+///
+/// Threads: as pmd_chain_encode, with the roles swapped.
+///
+/// # Safety
+/// `chain` is NULL or a live chain; `in` and `out` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn pmd_chain_decode(
+    chain: *mut pmd_chain,
+    in_: *const pmd_frame,
+    max_size: usize,
+    out: *mut pmd_frame,
+) -> pmd_result {
+    guard("pmd_chain_decode", || {
+        refuse_reentry()?;
+        // SAFETY: forwarded caller guarantees.
+        let (chain, input, out) = unsafe { (req(chain, "chain")?, req(in_, "in")?, req_mut(out, "out")?) };
+        let acquire = || Ok((Busy::enter(&chain.decoding, "decode")?, lock(&chain.chain, "chain")?));
+        // SAFETY: as above.
+        unsafe { frame::process(input, out, acquire, |(_, inner), frame| inner.decode(frame, max_size)) }
+    })
+}
+
+/// The number of extensions in the chain; 0 for NULL. Thread-safe (it
+/// waits for a running encode or decode).
+///
+/// # Safety
+/// `chain` is NULL or a live chain.
+#[no_mangle]
+pub unsafe extern "C" fn pmd_chain_count(chain: *const pmd_chain) -> usize {
+    guard_value(0, || {
+        // SAFETY: forwarded caller guarantee.
+        unsafe { chain.as_ref() }
+            .and_then(|c| c.chain.lock().ok())
+            .map_or(0, |c| c.len())
+    })
+}
+
+/// The extension at `index` (0 = accepted first) as its instance: its
+/// vtable (vtable->name is its name) and its state, still owned by the
+/// chain: valid until pmd_chain_free, never destroy it. Lets a host reach
+/// its own extension's state after negotiation.
+///
+/// Results: PMD_OK; PMD_ERR_NULL_POINTER (chain or out);
+/// PMD_ERR_INVALID_ARGUMENT when index >= pmd_chain_count(chain) or when
+/// called from inside a callback. Thread-safe.
+///
+/// # Safety
+/// `chain` is NULL or a live chain; `out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn pmd_chain_get(
+    chain: *const pmd_chain,
+    index: usize,
+    out: *mut pmd_extension_instance,
+) -> pmd_result {
+    guard("pmd_chain_get", || {
+        refuse_reentry()?;
+        // SAFETY: forwarded caller guarantees.
+        let (chain, out) = unsafe { (req(chain, "chain")?, req_mut(out, "out")?) };
+        let inner = lock(&chain.chain, "chain")?;
+        let ext = inner.get(index).ok_or_else(|| {
+            Error::invalid(format!(
+                "index {index} out of range: the chain has {} extensions",
+                inner.len()
+            ))
+        })?;
+        *out = instances(&[ext])?[0];
+        Ok(())
+    })
+}
+
+/// Frees a chain: each extension's destroy runs once, the last accepted
+/// first, on this thread. NULL is a no-op. No call on the chain may be
+/// running or follow, and a callback must not free its own chain.
+///
+/// # Safety
+/// `chain` is NULL or a live chain, not used afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn pmd_chain_free(chain: *mut pmd_chain) {
+    // SAFETY: forwarded caller guarantee.
+    guard_value((), || unsafe { free_handle(chain) })
+}
