@@ -282,7 +282,9 @@ pub struct Inflater {
     window_bits: u8,
     /// Reset since the last inflate call: zlib's data_type is stale.
     restarted: bool,
-    /// Output space given to one inflate call: a quarter window.
+    /// Output space given to one inflate call: a quarter window below 15
+    /// bits, so that a distance beyond the agreed window is caught (zlib
+    /// measures it against the window plus this call's output).
     max_out_per_call: usize,
 }
 
@@ -309,7 +311,9 @@ impl Inflater {
             s,
             window_bits: wbits as u8,
             restarted: true,
-            max_out_per_call: 1usize << (wbits - 2),
+            // DEFLATE distances never exceed 32 KiB: a 15-bit window needs
+            // no help, and big calls keep decoding at zlib's speed.
+            max_out_per_call: if wbits == 15 { usize::MAX } else { 1usize << (wbits - 2) },
         })
     }
 
