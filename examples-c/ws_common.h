@@ -187,6 +187,10 @@ int ws_conn_send_close(ws_conn *c, uint16_t code, const char *reason);
 
 /* Writes the whole buffer to a blocking socket; 0 ok, -1 error. */
 int ws_write_all(int fd, const void *data, size_t len);
+/* Opens a non-blocking TCP socket listening on 127.0.0.1:port (0: any free
+   port) and prints "listening on <port>" to stdout. Returns the socket, or
+   -1 (message printed) on error. */
+int ws_listen_loopback(int port);
 
 /* Prints "negotiated: ..." for an extension (or "none"). */
 void ws_print_negotiated(FILE *f, const char *who, const pmd_extension *ext);

@@ -325,22 +325,9 @@ int main(int argc, char **argv)
         return 2;
     signal(SIGPIPE, SIG_IGN);
 
-    int lfd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    sa.sin_port = htons((uint16_t)opts.port);
-    if (bind(lfd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(lfd, 128) != 0) {
-        perror("bind/listen");
+    int lfd = ws_listen_loopback(opts.port), one = 1;
+    if (lfd < 0)
         return 1;
-    }
-    socklen_t sl = sizeof sa;
-    getsockname(lfd, (struct sockaddr *)&sa, &sl);
-    fcntl(lfd, F_SETFL, fcntl(lfd, F_GETFL) | O_NONBLOCK);
-    printf("listening on %u\n", ntohs(sa.sin_port));
-    fflush(stdout);
 
     wconn *conns[1024];
     size_t n = 0;

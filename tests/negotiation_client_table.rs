@@ -4,31 +4,16 @@
 //! from those tables, the "received duplicate" check, and the whole-header
 //! `client_accept`.
 
-use pmdeflate::header::ParamRef;
+mod common;
+
+use common::{cfg, refs, CMWB, CNCT, SMWB, SNCT};
 use pmdeflate::negotiate::{client_accept, client_offer, client_process_response, client_request_params};
 use pmdeflate::params::ClientBits;
 use pmdeflate::{Agreed, Config, Error};
 
-const SNCT: &str = "server_no_context_takeover";
-const CNCT: &str = "client_no_context_takeover";
-const SMWB: &str = "server_max_window_bits";
-const CMWB: &str = "client_max_window_bits";
 const NO_VALUE: i32 = -1;
 
-/// A client config from the C setter arguments (0 = unset, -1 = no value).
-fn cfg(snct: bool, cnct: bool, sbits: i32, cbits: i32) -> Config {
-    let mut c = Config {
-        server_no_context_takeover: snct,
-        client_no_context_takeover: cnct,
-        ..Config::default()
-    };
-    c.set_server_max_window_bits(sbits).unwrap();
-    c.set_client_max_window_bits(cbits).unwrap();
-    c
-}
-
-/// A response's parameters as owned strings (so tests can build them in
-/// loops) and their borrowed view.
+/// A response's parameters.
 fn resp(snct: bool, cnct: bool, sbits: Option<u8>, cbits: Option<u8>) -> Vec<(String, Option<String>)> {
     let mut out = Vec::new();
     if snct {
@@ -44,16 +29,6 @@ fn resp(snct: bool, cnct: bool, sbits: Option<u8>, cbits: Option<u8>) -> Vec<(St
         out.push((CMWB.to_string(), Some(b.to_string())));
     }
     out
-}
-
-fn refs(params: &[(String, Option<String>)]) -> Vec<ParamRef<'_>> {
-    params
-        .iter()
-        .map(|(n, v)| ParamRef {
-            name: n.as_bytes(),
-            value: v.as_deref().map(str::as_bytes),
-        })
-        .collect()
 }
 
 fn process(c: &Config, params: &[(String, Option<String>)]) -> Result<Agreed, Error> {

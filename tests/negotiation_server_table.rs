@@ -5,15 +5,13 @@
 //! (INVALID_ARGUMENT), "skipped duplicate", and the whole-header
 //! `server_negotiate` over several offers.
 
+mod common;
+
+use common::{agreed, refs, Params, CMWB, CNCT, SMWB, SNCT};
 use pmdeflate::header::{self, ParamRef};
 use pmdeflate::negotiate::{server_negotiate, server_process_request};
 use pmdeflate::params::ClientBits;
 use pmdeflate::{Agreed, Config, Error};
-
-const SNCT: &str = "server_no_context_takeover";
-const CNCT: &str = "client_no_context_takeover";
-const SMWB: &str = "server_max_window_bits";
-const CMWB: &str = "client_max_window_bits";
 
 /// An offer's client_max_window_bits.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -24,18 +22,11 @@ enum Cb {
 }
 
 fn cfg(snct: bool, cnct: bool, sbits: i32, cbits: i32, require_cmwb: bool) -> Config {
-    let mut c = Config {
-        server_no_context_takeover: snct,
-        client_no_context_takeover: cnct,
+    Config {
         require_client_max_window_bits: require_cmwb,
-        ..Config::default()
-    };
-    c.set_server_max_window_bits(sbits).unwrap();
-    c.set_client_max_window_bits(cbits).unwrap();
-    c
+        ..common::cfg(snct, cnct, sbits, cbits)
+    }
 }
-
-type Params = Vec<(String, Option<String>)>;
 
 fn offer(snct: bool, cnct: bool, sbits: Option<u8>, cbits: Cb) -> Params {
     let mut out = Vec::new();
@@ -54,16 +45,6 @@ fn offer(snct: bool, cnct: bool, sbits: Option<u8>, cbits: Cb) -> Params {
         Cb::Bits(b) => out.push((CMWB.to_string(), Some(b.to_string()))),
     }
     out
-}
-
-fn refs(params: &[(String, Option<String>)]) -> Vec<ParamRef<'_>> {
-    params
-        .iter()
-        .map(|(n, v)| ParamRef {
-            name: n.as_bytes(),
-            value: v.as_deref().map(str::as_bytes),
-        })
-        .collect()
 }
 
 fn owned(params: &[ParamRef<'_>]) -> Params {
@@ -365,15 +346,6 @@ fn skipped_duplicate_when_already_accepted() {
 
 fn negotiate(c: &Config, request: &str) -> Result<Option<(String, Agreed)>, Error> {
     server_negotiate(c, request.as_bytes())
-}
-
-fn agreed(remote_nct: bool, local_nct: bool, remote_bits: u8, local_bits: u8) -> Agreed {
-    Agreed {
-        remote_no_context_takeover: remote_nct,
-        local_no_context_takeover: local_nct,
-        remote_max_window_bits: remote_bits,
-        local_max_window_bits: local_bits,
-    }
 }
 
 #[test]

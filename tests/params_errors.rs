@@ -4,13 +4,15 @@
 //! server's offer processing, the whole-header helpers, and the C boundary
 //! (result code and `pmd_last_error`).
 
+mod common;
+
 use std::ffi::CStr;
 
+use common::refs;
 use pmdeflate::ffi::config::{pmd_config_free, pmd_config_new, pmd_config_set_client_max_window_bits};
 use pmdeflate::ffi::header::pmd_param;
 use pmdeflate::ffi::negotiate::{pmd_client_process_response_params, pmd_server_process_request_params};
 use pmdeflate::ffi::{pmd_last_error, pmd_result};
-use pmdeflate::header::ParamRef;
 use pmdeflate::negotiate::{client_accept, client_process_response, server_negotiate, server_process_request};
 use pmdeflate::params::extract;
 use pmdeflate::{Config, Error};
@@ -150,16 +152,6 @@ fn cases() -> Vec<Case> {
         fragments: vec!["invalid value".into(), NAMES[3].to_string()],
     });
     out
-}
-
-fn refs(params: &[(String, Option<String>)]) -> Vec<ParamRef<'_>> {
-    params
-        .iter()
-        .map(|(n, v)| ParamRef {
-            name: n.as_bytes(),
-            value: v.as_deref().map(str::as_bytes),
-        })
-        .collect()
 }
 
 fn check(err: Error, fragments: &[String], ctx: &str) {

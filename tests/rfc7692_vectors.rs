@@ -1,30 +1,11 @@
 //! The RFC 7692 section 7.2.3 vectors of SPEC.md section 9: every one
 //! decodes to "Hello", and encoding "Hello" gives the RFC's exact bytes.
 
-use pmdeflate::config::CompressSettings;
+mod common;
+
+use common::{default_ext, frame};
 use pmdeflate::extension::{OP_CONT, OP_TEXT};
-use pmdeflate::{Agreed, Extension, Frame};
-
-fn default_ext() -> Extension {
-    let agreed = Agreed {
-        remote_no_context_takeover: false,
-        local_no_context_takeover: false,
-        remote_max_window_bits: 15,
-        local_max_window_bits: 15,
-    };
-    Extension::new(agreed, &CompressSettings::default()).unwrap()
-}
-
-fn frame(opcode: u8, fin: bool, rsv1: bool, data: &[u8]) -> Frame<'_> {
-    Frame {
-        opcode,
-        fin,
-        rsv1,
-        rsv2: false,
-        rsv3: false,
-        data,
-    }
-}
+use pmdeflate::Extension;
 
 fn decode_whole(ext: &mut Extension, payload: &[u8]) -> Vec<u8> {
     let out = ext.decode(&frame(OP_TEXT, true, true, payload), 0).unwrap();

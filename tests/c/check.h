@@ -223,4 +223,42 @@ static inline void fill_text(unsigned char *p, size_t n, uint32_t seed) {
     }
 }
 
+/* ---- Negotiation helpers shared by the header and negotiation tests ----- */
+
+/* A pmd_param for the NUL-terminated name and value (either may be NULL). */
+static inline pmd_param param_make(const char *name, const char *value) {
+    pmd_param p;
+    p.name = name;
+    p.name_len = name ? strlen(name) : 0;
+    p.value = value;
+    p.value_len = value ? strlen(value) : 0;
+    return p;
+}
+
+/* A new config with the four RFC 7692 parameters set (each set is checked).
+ * sbits, cbits: 0 unset, PMD_WINDOW_BITS_NO_VALUE, or 8..15. */
+static inline pmd_config *negotiation_config(bool snct, bool cnct, int sbits, int cbits) {
+    pmd_config *cfg = pmd_config_new();
+    CHECK(cfg != NULL);
+    CHECK_OK(pmd_config_set_server_no_context_takeover(cfg, snct));
+    CHECK_OK(pmd_config_set_client_no_context_takeover(cfg, cnct));
+    CHECK_OK(pmd_config_set_server_max_window_bits(cfg, sbits));
+    CHECK_OK(pmd_config_set_client_max_window_bits(cfg, cbits));
+    return cfg;
+}
+
+/* Checks the parameters an extension agreed on. */
+static inline void negotiated_is(const pmd_extension *ext, bool remote_nct, bool local_nct,
+                                 int remote_bits, int local_bits) {
+    pmd_negotiated n;
+    memset(&n, 0xee, sizeof n);
+    if (!CHECK_OK(pmd_extension_negotiated(ext, &n))) {
+        return;
+    }
+    CHECK_EQ(n.remote_no_context_takeover, remote_nct);
+    CHECK_EQ(n.local_no_context_takeover, local_nct);
+    CHECK_EQ(n.remote_max_window_bits, remote_bits);
+    CHECK_EQ(n.local_max_window_bits, local_bits);
+}
+
 #endif /* PMD_TEST_CHECK_H */

@@ -6,30 +6,6 @@
 static int sentinel_object;
 #define SENTINEL_EXT ((pmd_extension *)(void *)&sentinel_object)
 
-/* cbits: 0 unset, PMD_WINDOW_BITS_NO_VALUE, or 8..15. */
-static pmd_config *make_config(bool snct, bool cnct, int sbits, int cbits) {
-    pmd_config *cfg = pmd_config_new();
-    CHECK(cfg != NULL);
-    CHECK_OK(pmd_config_set_server_no_context_takeover(cfg, snct));
-    CHECK_OK(pmd_config_set_client_no_context_takeover(cfg, cnct));
-    CHECK_OK(pmd_config_set_server_max_window_bits(cfg, sbits));
-    CHECK_OK(pmd_config_set_client_max_window_bits(cfg, cbits));
-    return cfg;
-}
-
-static void negotiated_is(const pmd_extension *ext, bool remote_nct, bool local_nct,
-                          int remote_bits, int local_bits) {
-    pmd_negotiated n;
-    memset(&n, 0xee, sizeof n);
-    if (!CHECK_OK(pmd_extension_negotiated(ext, &n))) {
-        return;
-    }
-    CHECK_EQ(n.remote_no_context_takeover, remote_nct);
-    CHECK_EQ(n.local_no_context_takeover, local_nct);
-    CHECK_EQ(n.remote_max_window_bits, remote_bits);
-    CHECK_EQ(n.local_max_window_bits, local_bits);
-}
-
 typedef struct accept_case {
     /* the client's config */
     bool snct, cnct;
@@ -137,7 +113,7 @@ static void test_accept_table(void) {
     size_t i;
     for (i = 0; i < sizeof accept_cases / sizeof accept_cases[0]; i++) {
         const accept_case *c = &accept_cases[i];
-        pmd_config *cfg = make_config(c->snct, c->cnct, c->sbits, c->cbits);
+        pmd_config *cfg = negotiation_config(c->snct, c->cnct, c->sbits, c->cbits);
         pmd_extension *ext = SENTINEL_EXT;
         pmd_result r = pmd_client_accept(cfg, c->response, strlen(c->response), &ext);
         if (!CHECK_RESULT(r, c->want)) {
@@ -161,7 +137,7 @@ static void test_accept_table(void) {
 }
 
 static void test_accept_without_permessage_deflate(void) {
-    pmd_config *cfg = make_config(true, true, 10, 10);
+    pmd_config *cfg = negotiation_config(true, true, 10, 10);
     pmd_extension *ext = SENTINEL_EXT;
     /* Header absent: NULL, or len 0. */
     CHECK_OK(pmd_client_accept(cfg, NULL, 0, &ext));
@@ -190,7 +166,7 @@ static void test_accept_null_pointers(void) {
 }
 
 static void test_offer(void) {
-    pmd_config *cfg = make_config(true, true, 10, NV);
+    pmd_config *cfg = negotiation_config(true, true, 10, NV);
     const char *want = "permessage-deflate; server_no_context_takeover; "
                        "client_no_context_takeover; server_max_window_bits=10; "
                        "client_max_window_bits";
@@ -225,7 +201,7 @@ static void test_offer(void) {
 }
 
 static void test_request_params(void) {
-    pmd_config *cfg = make_config(true, true, 10, 12);
+    pmd_config *cfg = negotiation_config(true, true, 10, 12);
     pmd_param out[4];
     size_t n = 0;
     static const char *const names[] = {"server_no_context_takeover", "client_no_context_takeover",
@@ -273,26 +249,17 @@ static void test_request_params(void) {
     pmd_config_free(cfg);
 }
 
-static pmd_param mk(const char *name, const char *value) {
-    pmd_param p;
-    p.name = name;
-    p.name_len = name ? strlen(name) : 0;
-    p.value = value;
-    p.value_len = value ? strlen(value) : 0;
-    return p;
-}
-
 static void test_process_response_params(void) {
-    pmd_config *cfg = make_config(false, false, 12, NV);
+    pmd_config *cfg = negotiation_config(false, false, 12, NV);
     pmd_param params[3];
     pmd_extension *ext = SENTINEL_EXT;
     const char *other[] = {"x-foo", "x-bar"};
     const char *dup[] = {"x-foo", "permessage-deflate"};
     const char *with_null[] = {"x-foo", NULL};
 
-    params[0] = mk("server_max_window_bits", "11");
-    params[1] = mk("client_max_window_bits", "9");
-    params[2] = mk("client_no_context_takeover", NULL);
+    params[0] = param_make("server_max_window_bits", "11");
+    params[1] = param_make("client_max_window_bits", "9");
+    params[2] = param_make("client_no_context_takeover", NULL);
     CHECK_OK(pmd_client_process_response_params(cfg, params, 3, other, 2, &ext));
     CHECK(ext != NULL && ext != SENTINEL_EXT);
     if (ext != NULL && ext != SENTINEL_EXT) {
@@ -311,7 +278,7 @@ static void test_process_response_params(void) {
         negotiated_is(ext, false, false, 12, 15);
         pmd_extension_free(ext);
     }
-    params[0] = mk("server_max_window_bits", "11");
+    params[0] = param_make("server_max_window_bits", "11");
 
     /* permessage-deflate accepted before. */
     ext = SENTINEL_EXT;

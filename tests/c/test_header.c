@@ -265,22 +265,13 @@ static void test_get_errors(void) {
     CHECK(1); /* reached: pmd_header_free(NULL) is a no-op */
 }
 
-static pmd_param mk(const char *name, const char *value) {
-    pmd_param p;
-    p.name = name;
-    p.name_len = name ? strlen(name) : 0;
-    p.value = value;
-    p.value_len = value ? strlen(value) : 0;
-    return p;
-}
-
 static void test_build(void) {
     char buf[256];
     size_t len = 0;
     pmd_param params[3];
-    params[0] = mk("server_max_window_bits", "10");
-    params[1] = mk("client_max_window_bits", NULL);
-    params[2] = mk("x", "a b\"c\\d");
+    params[0] = param_make("server_max_window_bits", "10");
+    params[1] = param_make("client_max_window_bits", NULL);
+    params[2] = param_make("x", "a b\"c\\d");
 
     CHECK_OK(pmd_header_build("permessage-deflate", 18, params, 2, buf, sizeof buf, &len));
     CHECK_STR(buf, "permessage-deflate; server_max_window_bits=10; client_max_window_bits");
@@ -303,7 +294,7 @@ static void test_build(void) {
 static void test_build_buffer_sizes(void) {
     const char *want = "permessage-deflate; server_no_context_takeover";
     const size_t n = strlen(want);
-    pmd_param p = mk("server_no_context_takeover", NULL);
+    pmd_param p = param_make("server_no_context_takeover", NULL);
     char buf[128];
     size_t len = 0;
 
@@ -336,7 +327,7 @@ static void test_build_buffer_sizes(void) {
 static void test_build_errors(void) {
     char buf[64];
     size_t len = 55;
-    pmd_param good = mk("a", "1");
+    pmd_param good = param_make("a", "1");
     pmd_param bad;
 
     /* NULL pointers: name, out_len, params with n > 0, a parameter name,
@@ -345,7 +336,7 @@ static void test_build_errors(void) {
     CHECK_RESULT(pmd_header_build(NULL, 3, NULL, 0, buf, sizeof buf, &len), PMD_ERR_NULL_POINTER);
     CHECK_RESULT(pmd_header_build("e", 1, NULL, 0, buf, sizeof buf, NULL), PMD_ERR_NULL_POINTER);
     CHECK_RESULT(pmd_header_build("e", 1, NULL, 1, buf, sizeof buf, &len), PMD_ERR_NULL_POINTER);
-    bad = mk(NULL, "1");
+    bad = param_make(NULL, "1");
     bad.name_len = 1;
     CHECK_RESULT(pmd_header_build("e", 1, &bad, 1, buf, sizeof buf, &len), PMD_ERR_NULL_POINTER);
     CHECK_RESULT(pmd_header_build("e", 1, &good, 1, NULL, sizeof buf, &len), PMD_ERR_NULL_POINTER);
@@ -357,16 +348,16 @@ static void test_build_errors(void) {
                  PMD_ERR_INVALID_ARGUMENT);
     CHECK_RESULT(pmd_header_build("a;", 2, NULL, 0, buf, sizeof buf, &len),
                  PMD_ERR_INVALID_ARGUMENT);
-    bad = mk("p q", NULL);
+    bad = param_make("p q", NULL);
     CHECK_RESULT(pmd_header_build("e", 1, &bad, 1, buf, sizeof buf, &len),
                  PMD_ERR_INVALID_ARGUMENT);
-    bad = mk("", "1");
+    bad = param_make("", "1");
     CHECK_RESULT(pmd_header_build("e", 1, &bad, 1, buf, sizeof buf, &len),
                  PMD_ERR_INVALID_ARGUMENT);
-    bad = mk("p", "x\001y");
+    bad = param_make("p", "x\001y");
     CHECK_RESULT(pmd_header_build("e", 1, &bad, 1, buf, sizeof buf, &len),
                  PMD_ERR_INVALID_ARGUMENT);
-    bad = mk("p", "x\ny");
+    bad = param_make("p", "x\ny");
     CHECK_RESULT(pmd_header_build("e", 1, &bad, 1, buf, sizeof buf, &len),
                  PMD_ERR_INVALID_ARGUMENT);
     CHECK_EQ(len, 55);
@@ -381,12 +372,12 @@ static void test_round_trip(void) {
     size_t joined_len = 0, i, k;
     pmd_header *h;
 
-    sets[0][0] = mk("server_no_context_takeover", NULL);
-    sets[0][1] = mk("client_no_context_takeover", NULL);
-    sets[0][2] = mk("server_max_window_bits", "9");
-    sets[0][3] = mk("client_max_window_bits", NULL);
-    sets[2][0] = mk("a", "b.c-d_e~1");
-    sets[2][1] = mk("x", "!#$%&'*+^`|");
+    sets[0][0] = param_make("server_no_context_takeover", NULL);
+    sets[0][1] = param_make("client_no_context_takeover", NULL);
+    sets[0][2] = param_make("server_max_window_bits", "9");
+    sets[0][3] = param_make("client_max_window_bits", NULL);
+    sets[2][0] = param_make("a", "b.c-d_e~1");
+    sets[2][1] = param_make("x", "!#$%&'*+^`|");
 
     for (i = 0; i < 3; i++) {
         size_t len = 0;

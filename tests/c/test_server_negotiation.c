@@ -9,27 +9,9 @@ static int sentinel_object;
 #define NEG PMD_ERR_NEGOTIATION
 
 static pmd_config *make_config(bool snct, bool cnct, int sbits, int cbits, bool require_cbits) {
-    pmd_config *cfg = pmd_config_new();
-    CHECK(cfg != NULL);
-    CHECK_OK(pmd_config_set_server_no_context_takeover(cfg, snct));
-    CHECK_OK(pmd_config_set_client_no_context_takeover(cfg, cnct));
-    CHECK_OK(pmd_config_set_server_max_window_bits(cfg, sbits));
-    CHECK_OK(pmd_config_set_client_max_window_bits(cfg, cbits));
+    pmd_config *cfg = negotiation_config(snct, cnct, sbits, cbits);
     CHECK_OK(pmd_config_set_require_client_max_window_bits(cfg, require_cbits));
     return cfg;
-}
-
-static void negotiated_is(const pmd_extension *ext, bool remote_nct, bool local_nct,
-                          int remote_bits, int local_bits) {
-    pmd_negotiated n;
-    memset(&n, 0xee, sizeof n);
-    if (!CHECK_OK(pmd_extension_negotiated(ext, &n))) {
-        return;
-    }
-    CHECK_EQ(n.remote_no_context_takeover, remote_nct);
-    CHECK_EQ(n.local_no_context_takeover, local_nct);
-    CHECK_EQ(n.remote_max_window_bits, remote_bits);
-    CHECK_EQ(n.local_max_window_bits, local_bits);
 }
 
 typedef struct server_case {
@@ -278,15 +260,6 @@ static void test_negotiate_null_pointers(void) {
     pmd_config_free(cfg);
 }
 
-static pmd_param mk(const char *name, const char *value) {
-    pmd_param p;
-    p.name = name;
-    p.name_len = name ? strlen(name) : 0;
-    p.value = value;
-    p.value_len = value ? strlen(value) : 0;
-    return p;
-}
-
 static void test_process_request_params(void) {
     pmd_config *cfg = make_config(false, true, 12, 10, false);
     pmd_param req[3], resp[4];
@@ -296,9 +269,9 @@ static void test_process_request_params(void) {
     const char *dup[] = {"permessage-deflate"};
     const char *with_null[] = {NULL};
 
-    req[0] = mk("server_max_window_bits", "13");
-    req[1] = mk("client_max_window_bits", NULL);
-    req[2] = mk("server_no_context_takeover", NULL);
+    req[0] = param_make("server_max_window_bits", "13");
+    req[1] = param_make("client_max_window_bits", NULL);
+    req[2] = param_make("server_no_context_takeover", NULL);
     CHECK_OK(pmd_server_process_request_params(cfg, req, 3, other, 1, resp, 4, &n, &ext));
     CHECK_EQ(n, 4);
     if (n == 4) {
@@ -334,7 +307,7 @@ static void test_process_request_params(void) {
     CHECK_LAST_ERROR("skipped duplicate permessage-deflate");
     CHECK(ext == SENTINEL_EXT);
     /* A declining rule: an unknown parameter. */
-    req[0] = mk("mystery", NULL);
+    req[0] = param_make("mystery", NULL);
     CHECK_RESULT(pmd_server_process_request_params(cfg, req, 1, NULL, 0, resp, 4, &n, &ext), NEG);
     CHECK_LAST_ERROR("invalid parameter name mystery");
     /* required client_max_window_bits. */
@@ -355,7 +328,7 @@ static void test_process_request_params(void) {
 
     /* NULL pointers; *n_response and *ext untouched. */
     n = 77;
-    req[0] = mk("server_max_window_bits", "13");
+    req[0] = param_make("server_max_window_bits", "13");
     CHECK_RESULT(pmd_server_process_request_params(NULL, req, 1, NULL, 0, resp, 4, &n, &ext),
                  PMD_ERR_NULL_POINTER);
     CHECK_RESULT(pmd_server_process_request_params(cfg, NULL, 1, NULL, 0, resp, 4, &n, &ext),

@@ -1,11 +1,13 @@
 //! Helpers shared by the integration tests: a small deterministic PRNG
-//! (no rand crate), message generators, and thin wrappers that copy the
-//! frames an `Extension` returns so that tests can keep them.
+//! (no rand crate), message generators, thin wrappers that copy the
+//! frames an `Extension` returns so that tests can keep them, and the
+//! parameter helpers of the negotiation tests.
 #![allow(dead_code)]
 
 use pmdeflate::config::CompressSettings;
 use pmdeflate::extension::{OP_CONT, OP_TEXT};
-use pmdeflate::{Agreed, Error, Extension, Frame};
+use pmdeflate::header::ParamRef;
+use pmdeflate::{Agreed, Config, Error, Extension, Frame};
 
 /// xorshift64*: deterministic, fast, good enough to make test data.
 pub struct Rng(u64);
@@ -253,4 +255,38 @@ pub fn resplit(payload: &[u8], at: &[usize], opcode: u8) -> Vec<Owned> {
 pub fn compress_once(data: &[u8]) -> Vec<u8> {
     let mut ext = default_ext();
     encode_message(&mut ext, OP_TEXT, data).remove(0).data
+}
+
+// ------------------------------------------------------ negotiation helpers
+
+pub const SNCT: &str = "server_no_context_takeover";
+pub const CNCT: &str = "client_no_context_takeover";
+pub const SMWB: &str = "server_max_window_bits";
+pub const CMWB: &str = "client_max_window_bits";
+
+/// One element's parameters as owned strings (so that tests can build them
+/// in loops); `refs` gives their borrowed view.
+pub type Params = Vec<(String, Option<String>)>;
+
+pub fn refs(params: &[(String, Option<String>)]) -> Vec<ParamRef<'_>> {
+    params
+        .iter()
+        .map(|(n, v)| ParamRef {
+            name: n.as_bytes(),
+            value: v.as_deref().map(str::as_bytes),
+        })
+        .collect()
+}
+
+/// A config from the C setter arguments (window bits: 0 = unset, -1 = no
+/// value, 8..15).
+pub fn cfg(snct: bool, cnct: bool, sbits: i32, cbits: i32) -> Config {
+    let mut c = Config {
+        server_no_context_takeover: snct,
+        client_no_context_takeover: cnct,
+        ..Config::default()
+    };
+    c.set_server_max_window_bits(sbits).unwrap();
+    c.set_client_max_window_bits(cbits).unwrap();
+    c
 }

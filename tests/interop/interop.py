@@ -107,29 +107,41 @@ def want(smwb=15, cmwb=15, snct=0, cnct=0, side="server"):
 # peer clients -> our C server
 # --------------------------------------------------------------------------
 
-def ws_offer(spec):
-    """Spec keys: smwb, cmwb (int or True), snct, cnct. ws option object."""
+# The permessage-deflate option names of the peers' APIs, in the order
+# smwb, cmwb, snct, cnct.
+WS_NAMES = ("serverMaxWindowBits", "clientMaxWindowBits", "serverNoContextTakeover", "clientNoContextTakeover")
+PY_NAMES = ("server_max_window_bits", "client_max_window_bits", "server_no_context_takeover",
+            "client_no_context_takeover")
+_ABSENT = object()
+
+
+def pmd_options(spec, names, cmwb_default=_ABSENT):
+    """The options of a spec (keys smwb, cmwb (int or True), snct, cnct)
+    under a peer's option names; cmwb_default, when given, stands for an
+    absent cmwb."""
+    smwb, cmwb, snct, cnct = names
     o = {}
     if "smwb" in spec:
-        o["serverMaxWindowBits"] = spec["smwb"]
-    o["clientMaxWindowBits"] = spec.get("cmwb", True)
+        o[smwb] = spec["smwb"]
+    if "cmwb" in spec:
+        o[cmwb] = spec["cmwb"]
+    elif cmwb_default is not _ABSENT:
+        o[cmwb] = cmwb_default
     if spec.get("snct"):
-        o["serverNoContextTakeover"] = True
+        o[snct] = True
     if spec.get("cnct"):
-        o["clientNoContextTakeover"] = True
+        o[cnct] = True
     return o
+
+
+def ws_offer(spec):
+    """The ws option object of a spec (client_max_window_bits always offered)."""
+    return pmd_options(spec, WS_NAMES, cmwb_default=True)
 
 
 def py_offer(spec):
-    o = {}
-    if "smwb" in spec:
-        o["server_max_window_bits"] = spec["smwb"]
-    o["client_max_window_bits"] = spec.get("cmwb", True)
-    if spec.get("snct"):
-        o["server_no_context_takeover"] = True
-    if spec.get("cnct"):
-        o["client_no_context_takeover"] = True
-    return o
+    """The websockets option dict of a spec (client_max_window_bits always offered)."""
+    return pmd_options(spec, PY_NAMES, cmwb_default=True)
 
 
 def client_cells():
@@ -361,28 +373,10 @@ def peer_server_cmd(peer, factory):
     cfg = {"port": 0, "max_size": MAX}
     if peer == "ws":
         if factory is not None:
-            o = {}
-            if "smwb" in factory:
-                o["serverMaxWindowBits"] = factory["smwb"]
-            if "cmwb" in factory:
-                o["clientMaxWindowBits"] = factory["cmwb"]
-            if factory.get("snct"):
-                o["serverNoContextTakeover"] = True
-            if factory.get("cnct"):
-                o["clientNoContextTakeover"] = True
-            cfg["pmd"] = o
+            cfg["pmd"] = pmd_options(factory, WS_NAMES)
         return ["node", NODE_PEER, "server", json.dumps(cfg)]
     if factory is not None:
-        f = {}
-        if "smwb" in factory:
-            f["server_max_window_bits"] = factory["smwb"]
-        if "cmwb" in factory:
-            f["client_max_window_bits"] = factory["cmwb"]
-        if factory.get("snct"):
-            f["server_no_context_takeover"] = True
-        if factory.get("cnct"):
-            f["client_no_context_takeover"] = True
-        cfg["factory"] = f
+        cfg["factory"] = pmd_options(factory, PY_NAMES)
     return [PY, PEERS, f"{peer}-server", json.dumps(cfg)]
 
 

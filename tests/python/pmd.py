@@ -309,11 +309,32 @@ def _accepted_array(accepted: Sequence):
     return arr, n
 
 
+class _Handle:
+    """Owns self.ptr, which lib.<_free> frees: on free() (once), or when
+    the object is collected."""
+
+    _free = ""
+    ptr = None
+
+    def free(self) -> None:
+        if self.ptr:
+            getattr(lib, self._free)(self.ptr)
+            self.ptr = None
+
+    def __del__(self) -> None:
+        try:
+            self.free()
+        except Exception:
+            pass
+
+
 # ----------------------------------------------------------------- config
 
 
-class Config:
+class Config(_Handle):
     """pmd_config. Keyword arguments call the matching setters (None: leave the default)."""
+
+    _free = "pmd_config_free"
 
     def __init__(
         self,
@@ -348,17 +369,6 @@ class Config:
         fn = getattr(lib, "pmd_config_set_" + name)
         _check(fn(self.ptr, value), "pmd_config_set_" + name)
 
-    def free(self) -> None:
-        if self.ptr:
-            lib.pmd_config_free(self.ptr)
-            self.ptr = None
-
-    def __del__(self) -> None:
-        try:
-            self.free()
-        except Exception:
-            pass
-
     @property
     def _as_param(self):
         return self.ptr
@@ -371,8 +381,10 @@ def _cfg_ptr(cfg: Optional[Config]):
 # -------------------------------------------------------------- extension
 
 
-class Extension:
+class Extension(_Handle):
     """pmd_extension: one connection's negotiated permessage-deflate."""
+
+    _free = "pmd_extension_free"
 
     def __init__(self, ptr) -> None:
         self.ptr = ptr
@@ -448,17 +460,6 @@ class Extension:
 
     def memory_usage(self) -> int:
         return lib.pmd_extension_memory_usage(self.ptr)
-
-    def free(self) -> None:
-        if self.ptr:
-            lib.pmd_extension_free(self.ptr)
-            self.ptr = None
-
-    def __del__(self) -> None:
-        try:
-            self.free()
-        except Exception:
-            pass
 
     def __enter__(self):
         return self
