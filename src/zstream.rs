@@ -33,7 +33,11 @@ impl MemoryCounter {
     }
     /// Moves the count from `*held` to `now` (a buffer grew or shrank).
     pub fn track(&self, held: &mut usize, now: usize) {
-        if now >= *held {
+        if now == *held {
+            // The common case on the hot path: no atomic write.
+            return;
+        }
+        if now > *held {
             self.add(now - *held);
         } else {
             self.sub(*held - now);
