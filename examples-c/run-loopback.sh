@@ -5,6 +5,8 @@
 #   ./run-loopback.sh [server options] -- [client options]
 # e.g. ./run-loopback.sh --server-max-window-bits 10
 #      ./run-loopback.sh --max-size 100000 -- --oversize 200000
+# Environment: SERVER=./wslay_echo_server runs the wslay integration instead;
+# VALGRIND="valgrind --error-exitcode=1 ..." runs both programs under it.
 set -euo pipefail
 server_args=() client_args=() split=0
 for a in "$@"; do
@@ -13,15 +15,16 @@ for a in "$@"; do
 done
 ((split)) || client_args=("${server_args[@]}")
 cd "$(dirname "${BASH_SOURCE[0]}")"
-server=./ws_echo_server
+server="${SERVER:-./ws_echo_server}"
 client=./ws_echo_client
-[ -x "$server" ] && [ -x "$client" ] || make -s ws_echo_server ws_echo_client
+[ -x "$server" ] && [ -x "$client" ] || make -s "$(basename "$server")" ws_echo_client
+read -r -a wrap <<<"${VALGRIND:-}"
 
 out="$(mktemp -d)"
 trap 'kill "$spid" 2>/dev/null || true; rm -rf "$out"' EXIT
-"$server" --port 0 --max-connections 1 ${server_args[@]+"${server_args[@]}"} >"$out/server.out" 2>"$out/server.err" &
+${wrap[@]+"${wrap[@]}"} "$server" --port 0 --max-connections 1 ${server_args[@]+"${server_args[@]}"} >"$out/server.out" 2>"$out/server.err" &
 spid=$!
-for _ in $(seq 100); do
+for _ in $(seq 400); do
     port="$(sed -n 's/^listening on \([0-9]*\)$/\1/p' "$out/server.out")"
     [ -n "$port" ] && break
     sleep 0.05
@@ -30,7 +33,7 @@ done
 echo "server listening on $port"
 
 crc=0
-"$client" --port "$port" ${client_args[@]+"${client_args[@]}"} || crc=$?
+${wrap[@]+"${wrap[@]}"} "$client" --port "$port" ${client_args[@]+"${client_args[@]}"} || crc=$?
 src=0
 wait "$spid" || src=$?
 echo "--- server log"

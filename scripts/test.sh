@@ -33,6 +33,9 @@ step "cross-checks against the reference (Python websockets)"
 step "C examples: demo and loopback"
 make demo
 
+step "C examples under valgrind"
+./examples-c/run-valgrind.sh
+
 step "interop with real peers"
 ./tests/interop/run.sh
 
