@@ -145,10 +145,10 @@ pub unsafe extern "C" fn pmd_extension_encode(
 ) -> pmd_result {
     guard("pmd_extension_encode", || {
         // SAFETY: forwarded caller guarantees.
-        let (ext, input, out) = unsafe { (req(ext, "ext")?, req(in_, "in")?, req_mut(out, "out")?) };
+        let ext = unsafe { req(ext, "ext") }?;
         let acquire = || lock_side(&ext.encoder, "encode", "extension");
         // SAFETY: as above.
-        unsafe { frame::process(input, out, acquire, |encoder, frame| encoder.encode(frame)) }
+        unsafe { frame::process(in_, out, acquire, |encoder, frame| encoder.encode(frame)) }
     })
 }
 
@@ -189,10 +189,10 @@ pub unsafe extern "C" fn pmd_extension_decode(
 ) -> pmd_result {
     guard("pmd_extension_decode", || {
         // SAFETY: forwarded caller guarantees.
-        let (ext, input, out) = unsafe { (req(ext, "ext")?, req(in_, "in")?, req_mut(out, "out")?) };
+        let ext = unsafe { req(ext, "ext") }?;
         let acquire = || lock_side(&ext.decoder, "decode", "extension");
         // SAFETY: as above.
-        unsafe { frame::process(input, out, acquire, |decoder, frame| decoder.decode(frame, max_size)) }
+        unsafe { frame::process(in_, out, acquire, |decoder, frame| decoder.decode(frame, max_size)) }
     })
 }
 

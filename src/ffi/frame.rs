@@ -5,7 +5,7 @@
 use crate::error::Error;
 use crate::extension::Frame;
 use crate::ffi::extension::pmd_frame;
-use crate::ffi::null;
+use crate::ffi::{null, req};
 
 /// A C frame's header bits with `data` as its payload (checked by the
 /// caller).
@@ -61,23 +61,33 @@ pub(crate) fn write_frame(f: &Frame<'_>, input: &pmd_frame, input_slice: &[u8], 
     *out = pmd_frame { data, ..to_c(f) };
 }
 
-/// The body of an encode or decode export: reads `*input`, takes what the
+/// The body of an encode or decode export: copies `*in_`, takes what the
 /// step needs with `acquire` (a lock), runs `step` and writes its result
-/// to `*out`. On failure `*out` is unchanged.
+/// to `*out`. `in_` and `out` may be the same frame (the input is copied
+/// first). On failure `*out` is unchanged.
 ///
 /// # Safety
-/// `input.data` is NULL or valid for `input.len` bytes during the call and
-/// for as long as the caller may read `*out`.
+/// `in_` is NULL or a valid frame whose `data` is NULL or valid for `len`
+/// bytes during the call and for as long as the caller may read `*out`;
+/// `out` is NULL or valid for a write.
 pub(crate) unsafe fn process<G>(
-    input: &pmd_frame,
-    out: &mut pmd_frame,
+    in_: *const pmd_frame,
+    out: *mut pmd_frame,
     acquire: impl FnOnce() -> Result<G, Error>,
     step: impl for<'a> FnOnce(&'a mut G, &Frame<'a>) -> Result<Frame<'a>, Error>,
 ) -> Result<(), Error> {
+    // SAFETY: forwarded caller guarantee; the frame is copied out.
+    let input: pmd_frame = *unsafe { req(in_, "in") }?;
+    if out.is_null() {
+        return Err(null("out"));
+    }
     // SAFETY: forwarded caller guarantee.
-    let frame = unsafe { read_frame(input) }?;
+    let frame = unsafe { read_frame(&input) }?;
     let mut held = acquire()?;
     let result = step(&mut held, &frame)?;
-    write_frame(&result, input, frame.data, out);
+    let mut written = input;
+    write_frame(&result, &input, frame.data, &mut written);
+    // SAFETY: out is non-NULL and valid for a write (caller guarantee).
+    unsafe { out.write(written) };
     Ok(())
 }

@@ -399,8 +399,27 @@ static void test_round_trips_all_window_bits(void) {
     free(noise);
 }
 
+/* The same pmd_frame as input and output: the input is read before the
+ * output is written, so encoding and decoding in place works. */
+static void test_in_place(void) {
+    pmd_extension *tx = NULL, *rx = NULL;
+    static const unsigned char rfc_hello[] = {0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00};
+    CHECK_OK(pmd_extension_new(false, false, 15, 15, NULL, &tx));
+    CHECK_OK(pmd_extension_new(false, false, 15, 15, NULL, &rx));
+    pmd_frame f = frame_make(PMD_OPCODE_TEXT, true, "Hello", 5);
+    CHECK_OK(pmd_extension_encode(tx, &f, &f));
+    CHECK(f.rsv1);
+    CHECK_BYTES(f.data, f.len, rfc_hello, sizeof rfc_hello);
+    CHECK_OK(pmd_extension_decode(rx, &f, 0, &f));
+    CHECK(!f.rsv1);
+    CHECK_SPAN((const char *)f.data, f.len, "Hello");
+    pmd_extension_free(tx);
+    pmd_extension_free(rx);
+}
+
 int main(void) {
     test_new();
+    test_in_place();
     test_name_and_negotiated();
     test_encode_rfc_vectors();
     test_encode_frames();

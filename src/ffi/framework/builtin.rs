@@ -44,15 +44,9 @@ static DEFLATE_VTABLE: SyncVtable = SyncVtable(pmd_extension_vtable {
 unsafe extern "C" fn exported_encode(state: *mut c_void, in_: *const pmd_frame, out: *mut pmd_frame) -> c_int {
     guard("permessage-deflate encode", || {
         // SAFETY: forwarded caller guarantees.
-        let (ex, input, out) = unsafe {
-            (
-                req_mut(state.cast::<Exported>(), "state")?,
-                req(in_, "in")?,
-                req_mut(out, "out")?,
-            )
-        };
+        let ex = unsafe { req_mut(state.cast::<Exported>(), "state") }?;
         // SAFETY: as above.
-        unsafe { frame::process(input, out, || Ok(ex), |ex, frame| ex.ext.encode(frame)) }
+        unsafe { frame::process(in_, out, || Ok(ex), |ex, frame| ex.ext.encode(frame)) }
     }) as c_int
 }
 
@@ -66,15 +60,9 @@ unsafe extern "C" fn exported_decode(
 ) -> c_int {
     guard("permessage-deflate decode", || {
         // SAFETY: forwarded caller guarantees.
-        let (ex, input, out) = unsafe {
-            (
-                req_mut(state.cast::<Exported>(), "state")?,
-                req(in_, "in")?,
-                req_mut(out, "out")?,
-            )
-        };
+        let ex = unsafe { req_mut(state.cast::<Exported>(), "state") }?;
         // SAFETY: as above.
-        unsafe { frame::process(input, out, || Ok(ex), |ex, frame| ex.ext.decode(frame, max_size)) }
+        unsafe { frame::process(in_, out, || Ok(ex), |ex, frame| ex.ext.decode(frame, max_size)) }
     }) as c_int
 }
 

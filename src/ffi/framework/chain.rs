@@ -80,10 +80,10 @@ pub unsafe extern "C" fn pmd_chain_encode(
     guard("pmd_chain_encode", || {
         refuse_reentry()?;
         // SAFETY: forwarded caller guarantees.
-        let (chain, input, out) = unsafe { (req(chain, "chain")?, req(in_, "in")?, req_mut(out, "out")?) };
+        let chain = unsafe { req(chain, "chain") }?;
         let acquire = || Ok((Busy::enter(&chain.encoding, "encode")?, lock(&chain.chain, "chain")?));
         // SAFETY: as above.
-        unsafe { frame::process(input, out, acquire, |(_, inner), frame| inner.encode(frame)) }
+        unsafe { frame::process(in_, out, acquire, |(_, inner), frame| inner.encode(frame)) }
     })
 }
 
@@ -119,10 +119,10 @@ pub unsafe extern "C" fn pmd_chain_decode(
     guard("pmd_chain_decode", || {
         refuse_reentry()?;
         // SAFETY: forwarded caller guarantees.
-        let (chain, input, out) = unsafe { (req(chain, "chain")?, req(in_, "in")?, req_mut(out, "out")?) };
+        let chain = unsafe { req(chain, "chain") }?;
         let acquire = || Ok((Busy::enter(&chain.decoding, "decode")?, lock(&chain.chain, "chain")?));
         // SAFETY: as above.
-        unsafe { frame::process(input, out, acquire, |(_, inner), frame| inner.decode(frame, max_size)) }
+        unsafe { frame::process(in_, out, acquire, |(_, inner), frame| inner.decode(frame, max_size)) }
     })
 }
 
