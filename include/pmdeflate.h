@@ -525,7 +525,7 @@ enum pmd_result pmd_extension_new(bool remote_no_context_takeover,
 
  out->data points at in->data or into a buffer owned by `ext`, valid
  until the next pmd_extension_encode on this extension or until it is
- freed; never free it.
+ freed; never free it. `in` and `out` may point at the same frame.
 
  Results: PMD_OK; PMD_ERR_NULL_POINTER (ext, in, out, or in->data with
  len > 0); PMD_ERR_INVALID_ARGUMENT for a reserved or invalid opcode,
@@ -555,7 +555,7 @@ enum pmd_result pmd_extension_encode(struct pmd_extension *ext,
 
  out->data points at in->data or into a buffer owned by `ext`, valid
  until the next pmd_extension_decode on this extension or until it is
- freed; never free it.
+ freed; never free it. `in` and `out` may point at the same frame.
 
  Results: PMD_OK; PMD_ERR_NULL_POINTER (nothing changes);
  PMD_ERR_PROTOCOL (close 1002) for RSV1 on a control or continuation
