@@ -31,3 +31,31 @@ pub(crate) fn overlap(side: &str, handle: &str) -> Error {
         "concurrent calls on the {side} side of one {handle}: the calls on a side must not overlap"
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_overlapping_call_on_a_side_is_refused_not_raced() {
+        let m = Mutex::new(0u8);
+        let held = lock_side(&m, "encode", "extension").unwrap();
+        let err = lock_side(&m, "encode", "extension").unwrap_err();
+        assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
+        assert!(err.to_string().contains("concurrent calls on the encode side"), "{err}");
+        drop(held);
+        assert!(lock_side(&m, "encode", "extension").is_ok());
+    }
+
+    #[test]
+    fn a_poisoned_side_is_internal() {
+        let m = Mutex::new(0u8);
+        let _ = std::panic::catch_unwind(|| {
+            let _g = m.lock().unwrap();
+            panic!("poison");
+        });
+        let err = lock_side(&m, "decode", "extension").unwrap_err();
+        assert!(matches!(err, Error::Internal(_)), "{err:?}");
+        assert!(matches!(lock(&m, "chain"), Err(Error::Internal(_))));
+    }
+}
