@@ -251,15 +251,6 @@ impl Deflater {
         strm.avail_in = 0;
         strm.avail_out = 0;
     }
-
-    /// Starts a new stream with an empty window, keeping the allocations.
-    pub fn reset(&mut self) -> Result<()> {
-        // SAFETY: the stream was initialised by deflateInit2_.
-        match unsafe { z::deflateReset(&mut *self.s.strm) } {
-            z::Z_OK => Ok(()),
-            ret => Err(Error::Internal(format!("deflateReset failed (code {ret})"))),
-        }
-    }
 }
 
 impl Drop for Deflater {
