@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# Benchmark: pmdeflate against the raw zlib floor (../shared/bench), in the
-# same run, on the same corpus and settings, alternating the two programs
-# REPS times and reporting medians and the pmdeflate/zlib ratio.
+# Benchmark: pmdeflate against the raw zlib floor (../shared/bench) and
+# against the permessage-deflate of two peers, Python websockets
+# (bench/peer_websockets.py) and Node ws (bench/peer_ws.js), in the same run,
+# on the same corpus and settings.  Per workload the four programs run
+# alternately (zlib, pmd, websockets, ws) REPS times; the script reports
+# medians and the ratios pmdeflate/zlib, pmdeflate/websockets, pmdeflate/ws.
 #   bench/run.sh [REPS=5] [extra settings: wbits memlevel level takeover]
+# The peers come from scripts/setup-test-env.sh (.venv with websockets,
+# tests/interop/node/node_modules with ws).  Raw lines are kept in
+# target/bench/WORKLOAD.{zlib,pmd,websockets,ws}.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 shared="$root/../shared/bench"
@@ -11,31 +17,77 @@ reps="${1:-5}"
 shift || true
 mkdir -p "$out"
 cd "$root"
+python="${PMD_BENCH_PYTHON:-$root/.venv/bin/python}"
+node="${PMD_BENCH_NODE:-node}"
+if ! "$python" -c 'import websockets' 2>/dev/null \
+    || [ ! -f tests/interop/node/node_modules/ws/lib/permessage-deflate.js ] \
+    || ! command -v "$node" >/dev/null; then
+    echo "bench/run.sh: the peers are missing; run scripts/setup-test-env.sh first" >&2
+    exit 1
+fi
 cargo build --release -q
 cc -O2 -o "$out/zlib_baseline" "$shared/zlib_baseline.c" -lz
 cc -O2 -std=c99 -Wall -Wextra -Werror -Iinclude -o "$out/pmd_bench" bench/pmd_bench.c \
     -Ltarget/release -Wl,-rpath,"$root/target/release" -lpmdeflate
 [ -f "$out/corpus/chat.bin" ] || python3 "$shared/corpus.py" "$out/corpus" >/dev/null
 
+progs=(zlib pmd websockets ws)
+run_one() { # PROGRAM CORPUS [settings...]
+    local p="$1"
+    shift
+    case "$p" in
+    zlib) "$out/zlib_baseline" "$@" ;;
+    pmd) "$out/pmd_bench" "$@" ;;
+    websockets) "$python" bench/peer_websockets.py "$@" ;;
+    ws) "$node" bench/peer_ws.js "$@" ;;
+    esac
+}
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 field() { sed -n "s/.* $1=\\([0-9.]*\\).*/\\1/p"; }
+ratio() { echo "$1 / $2" | bc -l; }
 
-printf '%-10s %9s %9s %7s | %9s %9s %7s | %6s %6s\n' workload zlib_enc pmd_enc ratio zlib_dec pmd_dec ratio \
-    zwire pwire
-for w in chat ticks doc blob large; do
-    : >"$out/$w.zlib"
-    : >"$out/$w.pmd"
+workloads=(chat ticks doc blob large)
+declare -A enc dec wire
+for w in "${workloads[@]}"; do
+    for p in "${progs[@]}"; do : >"$out/$w.$p"; done
     for _ in $(seq "$reps"); do
-        "$out/zlib_baseline" "$out/corpus/$w.bin" "$@" >>"$out/$w.zlib"
-        "$out/pmd_bench" "$out/corpus/$w.bin" "$@" >>"$out/$w.pmd"
+        for p in "${progs[@]}"; do
+            run_one "$p" "$out/corpus/$w.bin" "$@" >>"$out/$w.$p"
+        done
     done
-    ze=$(field encode_MBps <"$out/$w.zlib" | median)
-    pe=$(field encode_MBps <"$out/$w.pmd" | median)
-    zd=$(field decode_MBps <"$out/$w.zlib" | median)
-    pd=$(field decode_MBps <"$out/$w.pmd" | median)
-    zw=$(field wire <"$out/$w.zlib" | head -n 1)
-    pw=$(field wire <"$out/$w.pmd" | head -n 1)
-    printf '%-10s %9.1f %9.1f %7.3f | %9.1f %9.1f %7.3f | %6s %6s\n' "$w" "$ze" "$pe" \
-        "$(echo "$pe / $ze" | bc -l)" "$zd" "$pd" "$(echo "$pd / $zd" | bc -l)" "$zw" "$pw"
+    for p in "${progs[@]}"; do
+        enc[$w.$p]=$(field encode_MBps <"$out/$w.$p" | median)
+        dec[$w.$p]=$(field decode_MBps <"$out/$w.$p" | median)
+        wire[$w.$p]=$(field wire <"$out/$w.$p" | head -n 1)
+    done
 done
-echo "MB/s medians of $reps alternating runs; ratio = pmdeflate / raw zlib (1.000 = no overhead)"
+
+settings="${1:-15} ${2:-8} ${3:-6} ${4:-1}"
+echo "settings (wbits memlevel level takeover): $settings; medians of $reps alternating runs"
+for dir in encode decode; do
+    echo
+    printf '%-8s %9s %9s %10s %9s | %8s %14s %8s\n' "$dir" zlib pmd websockets ws pmd/zlib pmd/websockets pmd/ws
+    for w in "${workloads[@]}"; do
+        if [ "$dir" = encode ]; then
+            z=${enc[$w.zlib]} m=${enc[$w.pmd]} y=${enc[$w.websockets]} n=${enc[$w.ws]}
+        else
+            z=${dec[$w.zlib]} m=${dec[$w.pmd]} y=${dec[$w.websockets]} n=${dec[$w.ws]}
+        fi
+        printf '%-8s %9.1f %9.1f %10.1f %9.1f | %8.3f %14.3f %8.3f\n' "$w" "$z" "$m" "$y" "$n" \
+            "$(ratio "$m" "$z")" "$(ratio "$m" "$y")" "$(ratio "$m" "$n")"
+    done
+done
+echo
+printf '%-8s %9s %9s %10s %9s | %s\n' wire zlib pmd websockets ws "pmd = zlib = websockets"
+for w in "${workloads[@]}"; do
+    same=no
+    [ "${wire[$w.pmd]}" = "${wire[$w.zlib]}" ] && [ "${wire[$w.pmd]}" = "${wire[$w.websockets]}" ] && same=yes
+    printf '%-8s %9s %9s %10s %9s | %s\n' "$w" "${wire[$w.zlib]}" "${wire[$w.pmd]}" \
+        "${wire[$w.websockets]}" "${wire[$w.ws]}" "$same"
+done
+echo
+echo "encode/decode: MB/s of payload (higher is better); ratio = pmdeflate / other (1.000 = as fast,"
+echo "above 1 = pmdeflate faster); zlib is the raw zlib floor, not a WebSocket library."
+echo "wire: compressed payload bytes of one pass.  ws uses Node's bundled zlib, so its bytes may"
+echo "differ; its compress()/decompress() run on the libuv threadpool and are timed one call at a"
+echo "time, wall clock, so small messages mostly measure the round trip to the threadpool."
