@@ -220,9 +220,10 @@ typedef struct pmd_param {
  the thread that called pmd_chain_encode, pmd_chain_decode or a _free
  function, never two at once for one chain (the chain holds a lock while
  they run; instances of different chains may run at the same time on
- different threads, so state they share needs a lock), and must not call pmd_chain_* or pmd_negotiator_* functions
- (those return PMD_ERR_INVALID_ARGUMENT inside a callback). They must not
- throw (C++) or longjmp out.
+ different threads, so state they share needs a lock), and must not call
+ pmd_chain_* or pmd_negotiator_* functions: inside a callback those
+ return PMD_ERR_INVALID_ARGUMENT, pmd_chain_count returns 0 and the _free
+ functions do nothing. They must not throw (C++) or longjmp out.
  */
 typedef struct pmd_extension_vtable {
   /*
@@ -676,7 +677,9 @@ struct pmd_negotiator *pmd_negotiator_new(void);
 /*
  Frees a negotiator and its factories: each factory's destroy(user) is
  called once, the last added first, on this thread. NULL is a no-op. No
- call on the negotiator may be running or follow.
+ call on the negotiator may be running or follow. Called from inside a
+ callback it does nothing (the negotiator may be the one running) and
+ pmd_last_error says so.
 
  # Safety
  `neg` is NULL or a live negotiator, not used afterwards.
@@ -893,7 +896,9 @@ enum pmd_result pmd_chain_get(const struct pmd_chain *chain,
 /*
  Frees a chain: each extension's destroy runs once, the last accepted
  first, on this thread. NULL is a no-op. No call on the chain may be
- running or follow, and a callback must not free its own chain.
+ running or follow. Called from inside a callback it does nothing (the
+ chain may be the one running: freeing it would pull memory from under
+ the call) and pmd_last_error says so; free it after the call returns.
 
  # Safety
  `chain` is NULL or a live chain, not used afterwards.

@@ -327,11 +327,9 @@ impl Decoder {
             } else {
                 (limit, 0)
             };
-            let hint = self
-                .last_len
-                .saturating_mul(2)
-                .max(input.len().saturating_mul(4))
-                .max(256);
+            // A first guess from the input; the buffer doubles from there
+            // (a guess from the last message would grow it for a small one).
+            let hint = input.len().saturating_mul(4).max(256);
             let (used, status) = inflater.inflate(input, &mut self.buf, call_limit, offset, hint)?;
             if ended && self.buf.len() > before {
                 return Err(Error::corrupt(format!(
@@ -349,7 +347,12 @@ impl Decoder {
                 InflateStatus::StreamEnd => {
                     // The sender may start its next stream with or without
                     // the window: keeping it as a dictionary decodes both.
-                    inflater.restart_keeping_window()?;
+                    // Without takeover the next message starts empty anyway.
+                    if self.no_context_takeover {
+                        inflater.reset()?;
+                    } else {
+                        inflater.restart_keeping_window()?;
+                    }
                     if let DecodeState::Compressed { ended, .. } = &mut self.state {
                         *ended = true;
                     }

@@ -5,7 +5,64 @@
 use crate::error::Error;
 use crate::extension::Frame;
 use crate::ffi::extension::pmd_frame;
-use crate::ffi::{null, req};
+use crate::ffi::null;
+
+/// `pmd_frame` as C may fill it: a C `bool` field can hold any byte (after
+/// a memcpy or a union), which a Rust `bool` must never hold, so frames
+/// from C are read through this and normalised (non-zero is true).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub(crate) struct RawFrame {
+    opcode: u8,
+    fin: u8,
+    rsv1: u8,
+    rsv2: u8,
+    rsv3: u8,
+    data: *const u8,
+    len: usize,
+}
+
+const _: () = {
+    use std::mem::{align_of, offset_of, size_of};
+    assert!(size_of::<RawFrame>() == size_of::<pmd_frame>());
+    assert!(align_of::<RawFrame>() == align_of::<pmd_frame>());
+    assert!(offset_of!(RawFrame, fin) == offset_of!(pmd_frame, fin));
+    assert!(offset_of!(RawFrame, rsv3) == offset_of!(pmd_frame, rsv3));
+    assert!(offset_of!(RawFrame, data) == offset_of!(pmd_frame, data));
+    assert!(offset_of!(RawFrame, len) == offset_of!(pmd_frame, len));
+};
+
+impl RawFrame {
+    /// An output slot for a callback, marked with an opcode no frame has.
+    pub(crate) fn blank(opcode: u8) -> RawFrame {
+        RawFrame {
+            opcode,
+            fin: 0,
+            rsv1: 0,
+            rsv2: 0,
+            rsv3: 0,
+            data: std::ptr::null(),
+            len: 0,
+        }
+    }
+
+    /// The slot as the `pmd_frame *` a callback writes through.
+    pub(crate) fn as_c(&mut self) -> *mut pmd_frame {
+        (self as *mut RawFrame).cast()
+    }
+
+    pub(crate) fn normalised(&self) -> pmd_frame {
+        pmd_frame {
+            opcode: self.opcode,
+            fin: self.fin != 0,
+            rsv1: self.rsv1 != 0,
+            rsv2: self.rsv2 != 0,
+            rsv3: self.rsv3 != 0,
+            data: self.data,
+            len: self.len,
+        }
+    }
+}
 
 /// A C frame's header bits with `data` as its payload (checked by the
 /// caller).
@@ -76,8 +133,12 @@ pub(crate) unsafe fn process<G>(
     acquire: impl FnOnce() -> Result<G, Error>,
     step: impl for<'a> FnOnce(&'a mut G, &Frame<'a>) -> Result<Frame<'a>, Error>,
 ) -> Result<(), Error> {
-    // SAFETY: forwarded caller guarantee; the frame is copied out.
-    let input: pmd_frame = *unsafe { req(in_, "in") }?;
+    if in_.is_null() {
+        return Err(null("in"));
+    }
+    // SAFETY: in_ is non-NULL and valid for reads of a frame (caller
+    // guarantee); RawFrame has its layout and accepts any byte in a bool.
+    let input = unsafe { in_.cast::<RawFrame>().read() }.normalised();
     if out.is_null() {
         return Err(null("out"));
     }

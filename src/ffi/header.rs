@@ -3,7 +3,9 @@
 use std::ffi::c_char;
 
 use crate::error::Error;
-use crate::ffi::{array, bytes, free_handle, guard, guard_value, into_handle, pmd_result, req, req_mut, write_str};
+use crate::ffi::{
+    array, bytes, free_handle, guard, guard_value, into_handle, null, pmd_result, req, req_mut, write_str,
+};
 use crate::header::{self, ParamRef};
 
 /// One extension parameter. `value` NULL means the parameter has no value.
@@ -153,30 +155,39 @@ pub unsafe extern "C" fn pmd_header_get(
     n_params: *mut usize,
 ) -> pmd_result {
     guard("pmd_header_get", || {
-        // SAFETY: forwarded caller guarantees, for each pointer.
-        let (h, name, name_len, params, n_params) = unsafe {
-            (
-                req(h, "h")?,
-                req_mut(name, "name")?,
-                req_mut(name_len, "name_len")?,
-                req_mut(params, "params")?,
-                req_mut(n_params, "n_params")?,
-            )
-        };
+        // SAFETY: forwarded caller guarantee.
+        let h = unsafe { req(h, "h") }?;
+        // The out-pointers are written through as raw pointers: a caller
+        // may pass one variable for both lengths, and two &mut to it would
+        // be undefined behaviour.
+        let outs = [
+            (name.is_null(), "name"),
+            (name_len.is_null(), "name_len"),
+            (params.is_null(), "params"),
+            (n_params.is_null(), "n_params"),
+        ];
+        if let Some((_, what)) = outs.iter().find(|(is_null, _)| *is_null) {
+            return Err(null(what));
+        }
         let ((name_ptr, len), element_params) = h.elements.get(index).ok_or_else(|| {
             Error::invalid(format!(
                 "index {index} out of range: the header has {} elements",
                 h.elements.len()
             ))
         })?;
-        *name = *name_ptr;
-        *name_len = *len;
-        *params = if element_params.is_empty() {
+        let first = if element_params.is_empty() {
             std::ptr::null()
         } else {
             element_params.as_ptr()
         };
-        *n_params = element_params.len();
+        // SAFETY: each pointer is non-NULL (checked) and writable (caller
+        // guarantee); writes through raw pointers tolerate aliasing.
+        unsafe {
+            name.write(*name_ptr);
+            name_len.write(*len);
+            params.write(first);
+            n_params.write(element_params.len());
+        }
         Ok(())
     })
 }

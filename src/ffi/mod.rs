@@ -35,7 +35,8 @@ pub const PMD_VERSION_MINOR: u32 = 1;
 pub const PMD_VERSION_PATCH: u32 = 0;
 
 thread_local! {
-    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+    /// The calling thread's last failure; None until one happens.
+    pub(crate) static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
 }
 
 fn set_last_error(msg: &str) {
@@ -43,7 +44,9 @@ fn set_last_error(msg: &str) {
     let bytes = msg.as_bytes();
     let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
     let c = CString::new(&bytes[..end]).unwrap_or_default();
-    LAST_ERROR.with(|e| *e.borrow_mut() = c);
+    // During thread exit the thread-local may be gone: drop the detail
+    // rather than panic across the boundary.
+    let _ = LAST_ERROR.try_with(|e| *e.borrow_mut() = Some(c));
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -96,14 +99,15 @@ pub(crate) unsafe fn req_mut<'a, T>(p: *mut T, what: &str) -> Result<&'a mut T, 
     unsafe { p.as_mut() }.ok_or_else(|| null(what))
 }
 
-/// A `(ptr, len)` byte string. NULL is refused unless `null_ok`, where it
-/// means the empty string.
+/// A `(ptr, len)` byte string. NULL is refused unless `null_ok` and `len`
+/// is 0, where it means an absent (empty) value.
 ///
 /// # Safety
 /// `p` is NULL or valid for reads of `len` bytes for `'a`.
 pub(crate) unsafe fn bytes<'a>(p: *const c_char, len: usize, what: &str, null_ok: bool) -> Result<&'a [u8], Error> {
     if p.is_null() {
-        return if null_ok { Ok(&[]) } else { Err(null(what)) };
+        // NULL stands for an absent value only with length 0.
+        return if null_ok && len == 0 { Ok(&[]) } else { Err(null(what)) };
     }
     // SAFETY: p is non-NULL and the caller guarantees len readable bytes.
     Ok(unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) })
@@ -188,7 +192,11 @@ pub(crate) unsafe fn free_handle<T>(p: *mut T) {
 /// same thread. Never NULL. Thread-safe: each thread has its own.
 #[no_mangle]
 pub extern "C" fn pmd_last_error() -> *const c_char {
-    guard_value(c"".as_ptr(), || LAST_ERROR.with(|e| e.borrow().as_ptr()))
+    guard_value(c"".as_ptr(), || {
+        LAST_ERROR
+            .try_with(|e| e.borrow().as_deref().map_or(c"".as_ptr(), CStr::as_ptr))
+            .unwrap_or(c"".as_ptr())
+    })
 }
 
 /// The library version, "MAJOR.MINOR.PATCH"; a static string, never NULL.

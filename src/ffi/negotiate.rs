@@ -8,7 +8,7 @@ use crate::extension::Agreed;
 use crate::ffi::config::pmd_config;
 use crate::ffi::extension::{new_extension, pmd_extension};
 use crate::ffi::header::{pmd_param, read_params};
-use crate::ffi::{array, bytes, cstr, guard, pmd_result, req, req_mut, write_str};
+use crate::ffi::{array, bytes, cstr, free_handle, guard, pmd_result, req, req_mut, write_str};
 use crate::header::ParamRef;
 use crate::negotiate;
 use crate::params;
@@ -94,7 +94,25 @@ unsafe fn read_accepted<'a>(accepted: *const *const c_char, n: usize) -> Result<
 
 /// Creates the extension for `agreed` and stores it in `*ext`.
 fn deliver(cfg: &pmd_config, agreed: Agreed, ext: &mut *mut pmd_extension) -> Result<(), Error> {
-    *ext = new_extension(agreed, &cfg.inner.compress)?;
+    deliver_with(cfg, agreed, ext, || Ok(()))
+}
+
+/// As `deliver`, with other outputs written by `write` once the extension
+/// exists, so that nothing is written when a step fails (a failed write
+/// frees the new extension).
+fn deliver_with(
+    cfg: &pmd_config,
+    agreed: Agreed,
+    ext: &mut *mut pmd_extension,
+    write: impl FnOnce() -> Result<(), Error>,
+) -> Result<(), Error> {
+    let handle = new_extension(agreed, &cfg.inner.compress)?;
+    if let Err(e) = write() {
+        // SAFETY: handle was just made by new_extension and given to no one.
+        unsafe { free_handle(handle) };
+        return Err(e);
+    }
+    *ext = handle;
     Ok(())
 }
 
@@ -198,8 +216,9 @@ pub unsafe extern "C" fn pmd_server_negotiate(
         match negotiate::server_negotiate(&cfg.inner, request)? {
             Some((value, agreed)) => {
                 // SAFETY: as above.
-                unsafe { write_str(value.as_bytes(), buf, cap, out_len) }?;
-                deliver(cfg, agreed, ext)
+                deliver_with(cfg, agreed, ext, || unsafe {
+                    write_str(value.as_bytes(), buf, cap, out_len)
+                })
             }
             None => {
                 // SAFETY: as above.
@@ -300,8 +319,9 @@ pub unsafe extern "C" fn pmd_server_process_request_params(
         let (params, accepted) = unsafe { (read_params(params, n)?, read_accepted(accepted, n_accepted)?) };
         let (response_params, agreed) = negotiate::server_process_request(&cfg.inner, &params, &accepted)?;
         // SAFETY: as above.
-        unsafe { write_params(&response_params, response, cap, n_response) }?;
-        deliver(cfg, agreed, ext)
+        deliver_with(cfg, agreed, ext, || unsafe {
+            write_params(&response_params, response, cap, n_response)
+        })
     })
 }
 

@@ -27,6 +27,9 @@ pub fn annotate(e: Error, prefix: &str) -> Error {
 #[derive(Default)]
 pub struct Chain {
     extensions: Vec<Box<dyn Extension>>,
+    /// Their names, for error messages built only when an error happens
+    /// (the extensions themselves are borrowed by the frame then).
+    names: Vec<String>,
     /// The first decode error; the decode side stays failed (the
     /// connection is being closed), as a single extension's does.
     failed: Option<Error>,
@@ -40,6 +43,7 @@ impl Chain {
     /// Appends an extension: it encodes after, and decodes before, the
     /// ones already there.
     pub fn push(&mut self, ext: Box<dyn Extension>) {
+        self.names.push(ext.name().to_owned());
         self.extensions.push(ext);
     }
 
@@ -69,9 +73,11 @@ impl Chain {
     /// An error names the extension that failed and keeps its kind.
     pub fn encode<'a>(&'a mut self, frame: &Frame<'a>) -> Result<Frame<'a>> {
         let mut f = *frame;
+        let names = &self.names;
         for (i, e) in self.extensions.iter_mut().enumerate() {
-            let prefix = format!("extension {} (#{i}) encode", e.name());
-            f = e.encode(&f).map_err(|err| annotate(err, &prefix))?;
+            f = e
+                .encode(&f)
+                .map_err(|err| annotate(err, &format!("extension {} (#{i}) encode", names[i])))?;
         }
         Ok(f)
     }
@@ -87,11 +93,10 @@ impl Chain {
         }
         let mut f = *frame;
         for (i, e) in self.extensions.iter_mut().enumerate().rev() {
-            let prefix = format!("extension {} (#{i}) decode", e.name());
             match e.decode(&f, max_size) {
                 Ok(out) => f = out,
                 Err(err) => {
-                    let err = annotate(err, &prefix);
+                    let err = annotate(err, &format!("extension {} (#{i}) decode", self.names[i]));
                     self.failed = Some(err.clone());
                     return Err(err);
                 }

@@ -21,20 +21,20 @@ struct InCallback;
 
 impl InCallback {
     fn enter() -> InCallback {
-        CALLBACK_DEPTH.with(|d| d.set(d.get() + 1));
+        let _ = CALLBACK_DEPTH.try_with(|d| d.set(d.get() + 1));
         InCallback
     }
 }
 
 impl Drop for InCallback {
     fn drop(&mut self) {
-        CALLBACK_DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+        let _ = CALLBACK_DEPTH.try_with(|d| d.set(d.get().saturating_sub(1)));
     }
 }
 
 /// Locks would deadlock on a call from inside a callback: refuse it.
 pub(super) fn refuse_reentry() -> Result<(), Error> {
-    if CALLBACK_DEPTH.with(Cell::get) > 0 {
+    if CALLBACK_DEPTH.try_with(Cell::get).unwrap_or(0) > 0 {
         return Err(Error::invalid(
             "called from inside a pmdeflate callback: pmd_negotiator_* and pmd_chain_* functions must not be",
         ));
@@ -47,13 +47,18 @@ pub(super) fn refuse_reentry() -> Result<(), Error> {
 /// detail is put back unchanged (the same string, so pointers to it stay
 /// valid).
 pub(super) fn call<R>(f: impl FnOnce() -> R) -> (R, String) {
-    let saved = LAST_ERROR.with(|e| std::mem::take(&mut *e.borrow_mut()));
+    // try_with: during thread exit (a handle freed from a thread-exit
+    // destructor) the thread-locals may be gone; nothing to save then.
+    let saved = LAST_ERROR.try_with(|e| e.borrow_mut().take()).ok().flatten();
     let r = {
         let _inside = InCallback::enter();
         f()
     };
-    let inner = LAST_ERROR.with(|e| std::mem::replace(&mut *e.borrow_mut(), saved));
-    (r, inner.to_string_lossy().into_owned())
+    let inner = LAST_ERROR
+        .try_with(|e| std::mem::replace(&mut *e.borrow_mut(), saved))
+        .ok()
+        .flatten();
+    (r, inner.map(|c| c.to_string_lossy().into_owned()).unwrap_or_default())
 }
 
 /// The error for a callback's non-zero result: that result, or

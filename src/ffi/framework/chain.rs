@@ -134,6 +134,10 @@ pub unsafe extern "C" fn pmd_chain_decode(
 #[no_mangle]
 pub unsafe extern "C" fn pmd_chain_count(chain: *const pmd_chain) -> usize {
     guard_value(0, || {
+        // Inside a callback the chain's lock may be held: 0, not a deadlock.
+        if refuse_reentry().is_err() {
+            return 0;
+        }
         // SAFETY: forwarded caller guarantee.
         unsafe { chain.as_ref() }
             .and_then(|c| c.chain.lock().ok())
@@ -176,12 +180,17 @@ pub unsafe extern "C" fn pmd_chain_get(
 
 /// Frees a chain: each extension's destroy runs once, the last accepted
 /// first, on this thread. NULL is a no-op. No call on the chain may be
-/// running or follow, and a callback must not free its own chain.
+/// running or follow. Called from inside a callback it does nothing (the
+/// chain may be the one running: freeing it would pull memory from under
+/// the call) and pmd_last_error says so; free it after the call returns.
 ///
 /// # Safety
 /// `chain` is NULL or a live chain, not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn pmd_chain_free(chain: *mut pmd_chain) {
-    // SAFETY: forwarded caller guarantee.
-    guard_value((), || unsafe { free_handle(chain) })
+    let refused = guard("pmd_chain_free", refuse_reentry);
+    if refused == pmd_result::PMD_OK {
+        // SAFETY: forwarded caller guarantee.
+        guard_value((), || unsafe { free_handle(chain) })
+    }
 }

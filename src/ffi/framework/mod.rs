@@ -51,9 +51,10 @@ pub use negotiator::{
 /// the thread that called pmd_chain_encode, pmd_chain_decode or a _free
 /// function, never two at once for one chain (the chain holds a lock while
 /// they run; instances of different chains may run at the same time on
-/// different threads, so state they share needs a lock), and must not call pmd_chain_* or pmd_negotiator_* functions
-/// (those return PMD_ERR_INVALID_ARGUMENT inside a callback). They must not
-/// throw (C++) or longjmp out.
+/// different threads, so state they share needs a lock), and must not call
+/// pmd_chain_* or pmd_negotiator_* functions: inside a callback those
+/// return PMD_ERR_INVALID_ARGUMENT, pmd_chain_count returns 0 and the _free
+/// functions do nothing. They must not throw (C++) or longjmp out.
 #[repr(C)]
 pub struct pmd_extension_vtable {
     /// The extension's name, a NUL-terminated token (e.g. "x-xor"), alive as

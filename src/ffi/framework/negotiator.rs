@@ -47,14 +47,19 @@ pub extern "C" fn pmd_negotiator_new() -> *mut pmd_negotiator {
 
 /// Frees a negotiator and its factories: each factory's destroy(user) is
 /// called once, the last added first, on this thread. NULL is a no-op. No
-/// call on the negotiator may be running or follow.
+/// call on the negotiator may be running or follow. Called from inside a
+/// callback it does nothing (the negotiator may be the one running) and
+/// pmd_last_error says so.
 ///
 /// # Safety
 /// `neg` is NULL or a live negotiator, not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn pmd_negotiator_free(neg: *mut pmd_negotiator) {
-    // SAFETY: forwarded caller guarantee.
-    guard_value((), || unsafe { free_handle(neg) })
+    let refused = guard("pmd_negotiator_free", refuse_reentry);
+    if refused == pmd_result::PMD_OK {
+        // SAFETY: forwarded caller guarantee.
+        guard_value((), || unsafe { free_handle(neg) })
+    }
 }
 
 /// Appends a client factory: offers list factories in the order added,

@@ -8,7 +8,7 @@ use std::ffi::{c_int, c_void};
 use crate::error::Error;
 use crate::extension::Frame;
 use crate::ffi::extension::pmd_frame;
-use crate::ffi::frame;
+use crate::ffi::frame::{self, RawFrame};
 use crate::ffi::header::pmd_param;
 use crate::framework::{ClientFactory, Extension, ServerFactory};
 use crate::header::{Param, ParamRef};
@@ -94,21 +94,24 @@ impl CExtension {
     /// # Safety
     /// `out.data` is NULL or valid for `out.len` bytes for `'a`.
     unsafe fn take_frame<'a>(&self, out: &pmd_frame, op: &str) -> Result<Frame<'a>, Error> {
-        let who = format!("extension {} {op}", self.name);
+        // Built only on an error: this runs for every frame.
+        let who = || format!("extension {} {op}", self.name);
         if out.opcode == UNWRITTEN {
             return Err(Error::invalid(format!(
-                "{who} returned PMD_OK without writing its output frame"
+                "{} returned PMD_OK without writing its output frame",
+                who()
             )));
         }
         if out.opcode > 15 {
             return Err(Error::invalid(format!(
-                "{who} returned opcode {}, which does not fit in 4 bits",
+                "{} returned opcode {}, which does not fit in 4 bits",
+                who(),
                 out.opcode
             )));
         }
         let data = match (out.data.is_null(), out.len) {
             (true, 0) => &[][..],
-            (true, len) => return Err(Error::invalid(format!("{who} returned NULL data with len {len}"))),
+            (true, len) => return Err(Error::invalid(format!("{} returned NULL data with len {len}", who()))),
             // SAFETY: non-NULL; the callback's contract keeps len bytes
             // valid until the next call on this side, which needs &mut self.
             (false, len) => unsafe { std::slice::from_raw_parts(out.data, len) },
@@ -120,18 +123,6 @@ impl CExtension {
 /// The opcode `*out` carries into a callback: no frame has it.
 const UNWRITTEN: u8 = 0xff;
 
-fn blank_frame() -> pmd_frame {
-    pmd_frame {
-        opcode: UNWRITTEN,
-        fin: false,
-        rsv1: false,
-        rsv2: false,
-        rsv3: false,
-        data: std::ptr::null(),
-        len: 0,
-    }
-}
-
 impl Extension for CExtension {
     fn name(&self) -> &str {
         &self.name
@@ -139,11 +130,12 @@ impl Extension for CExtension {
 
     fn encode<'a>(&'a mut self, frame: &Frame<'a>) -> Result<Frame<'a>, Error> {
         let input = frame::to_c(frame);
-        let mut out = blank_frame();
+        let mut slot = RawFrame::blank(UNWRITTEN);
         let encode = self.encode;
         // SAFETY: the vtable's encode with the instance's state, a valid
         // input frame (borrowed from `frame`) and a writable output.
-        let (rc, inner) = call(|| unsafe { encode(self.state, &input, &mut out) });
+        let (rc, inner) = call(|| unsafe { encode(self.state, &input, slot.as_c()) });
+        let out = slot.normalised();
         if rc != 0 {
             return Err(callback_error(rc, &format!("extension {} encode", self.name), &inner));
         }
@@ -153,10 +145,11 @@ impl Extension for CExtension {
 
     fn decode<'a>(&'a mut self, frame: &Frame<'a>, max_size: usize) -> Result<Frame<'a>, Error> {
         let input = frame::to_c(frame);
-        let mut out = blank_frame();
+        let mut slot = RawFrame::blank(UNWRITTEN);
         let decode = self.decode;
         // SAFETY: as in encode.
-        let (rc, inner) = call(|| unsafe { decode(self.state, &input, max_size, &mut out) });
+        let (rc, inner) = call(|| unsafe { decode(self.state, &input, max_size, slot.as_c()) });
+        let out = slot.normalised();
         if rc != 0 {
             return Err(callback_error(rc, &format!("extension {} decode", self.name), &inner));
         }

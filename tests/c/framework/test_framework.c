@@ -283,6 +283,7 @@ enum mode { M_OK, M_FAIL_OOM, M_NULL_VTABLE, M_BAD_NAME, M_NO_DECODE, M_BAD_PARA
             M_BAD_CODE };
 static enum mode mode;
 static pmd_negotiator *current;
+static pmd_chain *current_chain;
 static int bad_destroyed;
 
 static void bad_destroy(void *state) {
@@ -295,8 +296,16 @@ static int bad_encode(void *state, const pmd_frame *in, pmd_frame *out) {
         return PMD_ERR_PROTOCOL;
     }
     if (mode == M_REENTER) {
+        /* Calls on its own chain from inside its callback: refused, never a
+           deadlock (count) or a free of the running chain (free). */
         pmd_frame o;
-        return pmd_chain_encode(NULL, in, &o) == PMD_ERR_INVALID_ARGUMENT ? PMD_ERR_CORRUPT_DATA : PMD_OK;
+        int refused = pmd_chain_encode(NULL, in, &o) == PMD_ERR_INVALID_ARGUMENT &&
+                      pmd_chain_encode(current_chain, in, &o) == PMD_ERR_INVALID_ARGUMENT &&
+                      pmd_chain_count(current_chain) == 0;
+        pmd_chain_free(current_chain);
+        refused = refused && strstr(pmd_last_error(), "inside a pmdeflate callback") != NULL;
+        pmd_negotiator_free(current);
+        return refused ? PMD_ERR_CORRUPT_DATA : PMD_OK;
     }
     if (mode == M_BAD_CODE) {
         return 99;
@@ -401,6 +410,7 @@ static void test_failing_callbacks(void) {
     mode = M_OK;
     CHECK_RESULT(pmd_negotiator_server_negotiate(sn, offer, strlen(offer), buf, sizeof buf, &len, &chain), PMD_OK);
     CHECK_STR(buf, len, "permessage-deflate, x-xor; key=5, x-bad");
+    current_chain = chain;
     {
         pmd_frame in = frame(PMD_OPCODE_TEXT, 1, "hello", 5), out;
         CHECK_RESULT(pmd_chain_encode(chain, &in, &out), PMD_ERR_INVALID_ARGUMENT); /* NULL data, len 5 */
@@ -412,7 +422,8 @@ static void test_failing_callbacks(void) {
         mode = M_NULL_PARAMS;
         CHECK_RESULT(pmd_chain_encode(chain, &in, &out), PMD_ERR_INVALID_ARGUMENT); /* *out not written */
         mode = M_REENTER;
-        CHECK_RESULT(pmd_chain_encode(chain, &in, &out), PMD_ERR_CORRUPT_DATA); /* the nested call was refused */
+        CHECK_RESULT(pmd_chain_encode(chain, &in, &out), PMD_ERR_CORRUPT_DATA); /* the nested calls were refused */
+        CHECK(pmd_chain_count(chain) == 3); /* and the chain survived its callback's free */
         CHECK_RESULT(pmd_chain_decode(chain, &in, 0, &out), PMD_ERR_INVALID_ARGUMENT); /* opcode 16 */
     }
     bad_destroyed = 0;
