@@ -90,7 +90,7 @@ unsafe extern "C" fn zfree(opaque: *mut c_void, ptr: *mut c_void) {
 /// to the counting allocator.
 struct Stream {
     strm: Box<z::z_stream>,
-    _counter: MemoryCounter,
+    counter: MemoryCounter,
 }
 
 impl Stream {
@@ -113,7 +113,7 @@ impl Stream {
         });
         Stream {
             strm,
-            _counter: counter.clone(),
+            counter: counter.clone(),
         }
     }
 
@@ -281,6 +281,9 @@ pub struct Inflater {
     /// bits, so that a distance beyond the agreed window is caught (zlib
     /// measures it against the window plus this call's output).
     max_out_per_call: usize,
+    /// Where the window waits across a BFINAL restart; made at the first
+    /// one, kept (and counted) for the next.
+    window: Vec<u8>,
 }
 
 // SAFETY: as for Deflater.
@@ -306,6 +309,7 @@ impl Inflater {
             s,
             window_bits: wbits as u8,
             restarted: true,
+            window: Vec::new(),
             // DEFLATE distances never exceed 32 KiB: a 15-bit window needs
             // no help, and big calls keep decoding at zlib's speed.
             max_out_per_call: if wbits == 15 { usize::MAX } else { 1usize << (wbits - 2) },
@@ -425,11 +429,15 @@ impl Inflater {
     /// Starts a new stream whose window is the old stream's (after a BFINAL
     /// block, a sender that keeps its context continues from it).
     pub fn restart_keeping_window(&mut self) -> Result<()> {
-        let mut window = vec![0u8; 1usize << self.window_bits];
+        if self.window.is_empty() {
+            let size = 1usize << self.window_bits;
+            self.window = vec![0u8; size];
+            self.s.counter.add(size);
+        }
         let mut len: c_uint = 0;
         // SAFETY: window has room for 2^window_bits bytes, the most zlib
         // copies for this stream.
-        let ret = unsafe { inflateGetDictionary(&mut *self.s.strm, window.as_mut_ptr(), &mut len) };
+        let ret = unsafe { inflateGetDictionary(&mut *self.s.strm, self.window.as_mut_ptr(), &mut len) };
         if ret != z::Z_OK {
             return Err(Error::Internal(format!("inflateGetDictionary failed (code {ret})")));
         }
@@ -439,7 +447,7 @@ impl Inflater {
         }
         // SAFETY: a raw inflate stream just reset accepts a dictionary of
         // len bytes, which window holds.
-        match unsafe { z::inflateSetDictionary(&mut *self.s.strm, window.as_ptr(), len) } {
+        match unsafe { z::inflateSetDictionary(&mut *self.s.strm, self.window.as_ptr(), len) } {
             z::Z_OK => Ok(()),
             ret => Err(Error::Internal(format!("inflateSetDictionary failed (code {ret})"))),
         }
@@ -448,6 +456,7 @@ impl Inflater {
 
 impl Drop for Inflater {
     fn drop(&mut self) {
+        self.s.counter.sub(self.window.len());
         // SAFETY: the stream was initialised and is ended exactly once.
         unsafe { z::inflateEnd(&mut *self.s.strm) };
     }
@@ -477,6 +486,24 @@ mod tests {
         assert_eq!(out, b"Hello");
         assert!(counter.get() > with_deflate + 32 * 1024);
         drop(d);
+        drop(i);
+        assert_eq!(counter.get(), 0);
+    }
+
+    #[test]
+    fn the_window_kept_across_bfinal_is_counted_and_released() {
+        let counter = MemoryCounter::default();
+        let mut i = Inflater::new(15, &counter).unwrap();
+        let mut out = Vec::new();
+        let bfinal_hello = [0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+        let (_, status) = i.inflate(&bfinal_hello, &mut out, usize::MAX, 0, 64).unwrap();
+        assert_eq!(status, InflateStatus::StreamEnd);
+        let before = counter.get();
+        i.restart_keeping_window().unwrap();
+        assert_eq!(counter.get(), before + 32 * 1024);
+        // The next stream may refer back into "Hello" (distance 5).
+        i.restart_keeping_window().unwrap();
+        assert_eq!(counter.get(), before + 32 * 1024, "the buffer is reused");
         drop(i);
         assert_eq!(counter.get(), 0);
     }
