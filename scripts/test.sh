@@ -30,6 +30,9 @@ step "extension framework: C tests under valgrind"
 step "cross-checks against the reference (Python websockets)"
 ./tests/python/run.sh
 
+step "C examples in the documentation"
+./tests/docs/run.sh
+
 step "C examples: demo and loopback"
 make demo
 
