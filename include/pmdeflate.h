@@ -84,6 +84,8 @@
  */
 #define PMD_OPCODE_PONG 10
 
+
+
 /*
  The result of every fallible function. PMD_OK is 0.
  */
@@ -244,8 +246,8 @@ typedef struct pmd_extension_vtable {
   /*
    Required. Decodes one incoming frame (the reference's decode), with
    the same rules for `*out` (valid until the next decode call or
-   destroy). `max_size` (0: no limit) bounds the decoded payload: return
-   PMD_ERR_PAYLOAD_TOO_BIG beyond it. PMD_ERR_PROTOCOL for a frame that
+   destroy). `max_size` bounds the decoded payload (SIZE_MAX: no limit;
+   0: only empty output): return PMD_ERR_PAYLOAD_TOO_BIG beyond it. PMD_ERR_PROTOCOL for a frame that
    breaks the extension's rules.
    */
   int (*decode)(void *state, const struct pmd_frame *in_, size_t max_size, struct pmd_frame *out);
@@ -497,11 +499,25 @@ enum pmd_result pmd_config_set_require(struct pmd_config *cfg, bool on);
 enum pmd_result pmd_config_set_require_client_max_window_bits(struct pmd_config *cfg, bool on);
 
 /*
+ The per-message limit that every extension negotiated with this config
+ starts with (pmd_client_accept, pmd_server_negotiate, the parameter-level
+ functions, pmd_extension_new and the built-in framework factories): the
+ most bytes one incoming message may decode to, counting every data frame
+ of it, compressed or not. SIZE_MAX (the default) means no limit; 0 allows
+ only empty messages. pmd_extension_set_max_message_size changes it for
+ one extension. Always PMD_OK, or PMD_ERR_NULL_POINTER when cfg is NULL.
+
+ # Safety
+ `cfg` is NULL or a live config not used concurrently.
+ */
+enum pmd_result pmd_config_set_max_message_size(struct pmd_config *cfg, size_t bytes);
+
+/*
  Builds an extension directly from agreed parameters (the reference's
  PerMessageDeflate constructor), for a host that negotiated by itself.
- Window bits must be 8..15. Compression settings come from `cfg`, which
- may be NULL for the defaults and is not referenced afterwards. Free the
- result with pmd_extension_free.
+ Window bits must be 8..15. Compression settings and the per-message
+ limit come from `cfg`, which may be NULL for the defaults and is not
+ referenced afterwards. Free the result with pmd_extension_free.
 
  Results: PMD_OK; PMD_ERR_NULL_POINTER when ext is NULL;
  PMD_ERR_INVALID_ARGUMENT for window bits outside 8..15;
@@ -549,10 +565,19 @@ enum pmd_result pmd_extension_encode(struct pmd_extension *ext,
  Decodes one incoming frame (the reference's decode). Control frames
  pass through; a data frame without RSV1 starts an uncompressed message
  whose frames pass through; a compressed message's frames are inflated
- and come out with RSV1 cleared. `max_size` bounds this frame's inflated
- size (0: no limit); pass the message's remaining budget. Frames that
- pass through are not measured against it: their length is on the wire,
- for the host to check as it reads them.
+ and come out with RSV1 cleared.
+
+ Two limits apply, and the smaller wins:
+ - `max_size` bounds this frame's inflated size: SIZE_MAX means no
+   limit, 0 allows only empty output (so a host that passes its
+   message's remaining budget is refused once the budget is spent).
+   Frames that pass through uncompressed are not measured against it.
+ - the per-message limit (pmd_extension_set_max_message_size, or the
+   config's) bounds the sum of every data frame of a message, compressed
+   or not. A host that sets it may pass SIZE_MAX as max_size.
+
+ A host that reassembles a message itself may decode it as one frame:
+ the data frame's opcode, RSV1 and FIN set, and all the payloads joined.
 
  out->data points at in->data or into a buffer owned by `ext`, valid
  until the next pmd_extension_decode on this extension or until it is
@@ -562,9 +587,9 @@ enum pmd_result pmd_extension_encode(struct pmd_extension *ext,
  PMD_ERR_PROTOCOL (close 1002) for RSV1 on a control or continuation
  frame, a reserved opcode, or frames out of order;
  PMD_ERR_PAYLOAD_TOO_BIG (close 1009) as soon as the output would exceed
- max_size, without inflating the rest; PMD_ERR_CORRUPT_DATA (close 1007)
- for invalid DEFLATE data, a preset dictionary, a distance beyond the
- window, or data after a BFINAL block; PMD_ERR_OUT_OF_MEMORY (1011);
+ either limit, without inflating the rest; PMD_ERR_CORRUPT_DATA (close
+ 1007) for invalid DEFLATE data, a preset dictionary, a distance beyond
+ the window, or data after a BFINAL block; PMD_ERR_OUT_OF_MEMORY (1011);
  PMD_ERR_INVALID_ARGUMENT for an opcode above 15 or a concurrent call on
  the decode side. Any error except PMD_ERR_NULL_POINTER and a concurrent
  call is sticky: every later decode returns it again.
@@ -579,6 +604,25 @@ enum pmd_result pmd_extension_decode(struct pmd_extension *ext,
                                      const struct pmd_frame *in_,
                                      size_t max_size,
                                      struct pmd_frame *out);
+
+/*
+ Sets the per-message limit of the decode side: the most bytes one
+ incoming message may decode to, counting every data frame of it,
+ compressed or not. SIZE_MAX means no limit (the default, unless the
+ config set one); 0 allows only empty messages. It applies from the next
+ decode on, to the message in progress too. A message over it fails
+ pmd_extension_decode with PMD_ERR_PAYLOAD_TOO_BIG (close 1009).
+
+ Results: PMD_OK; PMD_ERR_NULL_POINTER; PMD_ERR_INVALID_ARGUMENT when a
+ decode runs at the same time on another thread.
+
+ Threads: part of the decode side: never at the same time as
+ pmd_extension_decode on the same extension.
+
+ # Safety
+ `ext` is NULL or a live extension.
+ */
+enum pmd_result pmd_extension_set_max_message_size(struct pmd_extension *ext, size_t bytes);
 
 /*
  The extension's name, "permessage-deflate": a static string, also for a
@@ -840,10 +884,13 @@ enum pmd_result pmd_chain_encode(struct pmd_chain *chain,
 
 /*
  Decodes one incoming frame through every extension of the chain, last
- accepted to first (the reference's Frame.parse), each given the same
- `max_size` (0: no limit; pass the message's remaining budget). Then, as
- the reference's Frame.check, a reserved bit (RSV1-3) still set means no
- negotiated extension claimed it: PMD_ERR_PROTOCOL.
+ accepted to first (the reference's Frame.parse). Each is given
+ `max_size` (SIZE_MAX: no limit; 0: only empty output) or the room left
+ under the chain's per-message limit (pmd_chain_set_max_message_size),
+ whichever is smaller. Then, as the reference's Frame.check, a reserved
+ bit (RSV1-3) still set means no negotiated extension claimed it:
+ PMD_ERR_PROTOCOL. The chain's output counts toward its per-message
+ limit, uncompressed frames included: PMD_ERR_PAYLOAD_TOO_BIG beyond it.
 
  out->data points at in->data or into memory owned by an extension of
  the chain, valid until the next pmd_chain_decode on this chain or
@@ -866,6 +913,24 @@ enum pmd_result pmd_chain_decode(struct pmd_chain *chain,
                                  const struct pmd_frame *in_,
                                  size_t max_size,
                                  struct pmd_frame *out);
+
+/*
+ Sets the chain's per-message limit: the most bytes one incoming message
+ may decode to through the chain, counting every data frame of it,
+ compressed or not. SIZE_MAX (the default) means no limit; 0 allows only
+ empty messages. It applies from the next pmd_chain_decode on, to the
+ message in progress too.
+
+ Results: PMD_OK; PMD_ERR_NULL_POINTER; PMD_ERR_INVALID_ARGUMENT when a
+ decode runs at the same time or when called from inside a callback.
+
+ Threads: part of the decode side: never at the same time as
+ pmd_chain_decode on the same chain.
+
+ # Safety
+ `chain` is NULL or a live chain.
+ */
+enum pmd_result pmd_chain_set_max_message_size(struct pmd_chain *chain, size_t bytes);
 
 /*
  The number of extensions in the chain; 0 for NULL. Thread-safe (it
@@ -909,10 +974,11 @@ void pmd_chain_free(struct pmd_chain *chain);
  Parses a Sec-WebSocket-Extensions value (several header lines joined
  with ", ") into a header the caller frees with pmd_header_free. Empty
  list elements and surrounding whitespace are ignored; quoted values come
- out unquoted. An empty value gives a header with no elements.
+ out unquoted. An empty value, or (NULL, 0) for an absent header, gives
+ a header with no elements.
 
- Results: PMD_OK with *out set; PMD_ERR_NULL_POINTER when value or out is
- NULL; PMD_ERR_HEADER_SYNTAX when the value does not parse (pmd_last_error
+ Results: PMD_OK with *out set; PMD_ERR_NULL_POINTER when out is NULL or
+ value is NULL with len > 0; PMD_ERR_HEADER_SYNTAX when the value does not parse (pmd_last_error
  names the byte offset) or exceeds 64 KiB, 1024 elements or 1024
  parameters; PMD_ERR_OUT_OF_MEMORY. Thread-safe.
 
@@ -1020,14 +1086,15 @@ enum pmd_result pmd_client_accept(const struct pmd_config *cfg,
 
 /*
  Server: reads the client's Sec-WebSocket-Extensions request value
- (several header lines joined with ", "; len 0 when absent) and tries its
+ (several header lines joined with ", "; NULL or len 0 when the header
+ was absent) and tries its
  permessage-deflate offers in order. On PMD_OK with *ext set, buf holds
  the response value to send (NUL-terminated when room allows); with *ext
  NULL no offer was acceptable, *out_len is 0 and no permessage-deflate
  response is sent. PMD_MAX_RESPONSE_LEN bytes are always enough.
 
- Results: PMD_OK; PMD_ERR_NULL_POINTER (cfg, request, out_len, ext, or
- buf with cap > 0); PMD_ERR_HEADER_SYNTAX when the value does not parse
+ Results: PMD_OK; PMD_ERR_NULL_POINTER (cfg, out_len, ext, request with
+ len > 0, or buf with cap > 0); PMD_ERR_HEADER_SYNTAX when the value does not parse
  (answer HTTP 400); PMD_ERR_NEGOTIATION when `require` is set and no
  offer was acceptable; PMD_ERR_INVALID_ARGUMENT when the config cannot be
  used by a server (client_max_window_bits = PMD_WINDOW_BITS_NO_VALUE, or

@@ -3,6 +3,7 @@
 //! either role; SPEC section 5 says which combinations a server refuses.
 
 use crate::error::{Error, Result};
+use crate::limit::NO_LIMIT;
 use crate::params::ClientBits;
 
 /// zlib's strategies (`Z_DEFAULT_STRATEGY` .. `Z_FIXED`).
@@ -29,7 +30,7 @@ impl Default for CompressSettings {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub server_no_context_takeover: bool,
     pub client_no_context_takeover: bool,
@@ -38,6 +39,24 @@ pub struct Config {
     pub compress: CompressSettings,
     pub require: bool,
     pub require_client_max_window_bits: bool,
+    /// The per-message limit every extension negotiated with this config
+    /// starts with (`NO_LIMIT` by default).
+    pub max_message_size: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            server_no_context_takeover: false,
+            client_no_context_takeover: false,
+            server_max_window_bits: None,
+            client_max_window_bits: None,
+            compress: CompressSettings::default(),
+            require: false,
+            require_client_max_window_bits: false,
+            max_message_size: NO_LIMIT,
+        }
+    }
 }
 
 /// The window-bits argument of the C setters: 0 unset, -1 no value, 8..15.

@@ -3,8 +3,9 @@
 //! The two sides share nothing but a memory counter, so a writer thread and
 //! a reader thread may each own one.
 
-use crate::config::CompressSettings;
+use crate::config::{CompressSettings, Config};
 use crate::error::{Error, Result};
+use crate::limit::{Bound, MessageLimit};
 use crate::zstream::{Deflater, InflateStatus, Inflater, MemoryCounter};
 
 pub const OP_CONT: u8 = 0;
@@ -191,20 +192,28 @@ pub struct Decoder {
     inflater: Option<Inflater>,
     state: DecodeState,
     failed: Option<Error>,
+    limit: MessageLimit,
     buf: Vec<u8>,
     buf_held: usize,
     last_len: usize,
 }
 
 impl Decoder {
-    /// Decompresses one incoming frame; `max_size` (0: no limit) bounds
-    /// this frame's output. Errors are sticky: once one is returned, every
-    /// later call returns it again.
+    /// Decompresses one incoming frame. `max_size` bounds this frame's
+    /// output (`NO_LIMIT`: none; 0: only empty output), and the per-message
+    /// limit bounds the message's, uncompressed frames included. Errors are
+    /// sticky: once one is returned, every later call returns it again.
     pub fn decode<'a>(&'a mut self, frame: &Frame<'a>, max_size: usize) -> Result<Frame<'a>> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
-        match self.decode_frame(frame, max_size) {
+        let bound = self.limit.bound(frame.opcode, max_size);
+        let result = self.decode_frame(frame, bound).and_then(|inflated| {
+            let len = if inflated { self.buf.len() } else { frame.data.len() };
+            self.limit.record(frame.opcode, frame.fin, len)?;
+            Ok(inflated)
+        });
+        match result {
             Ok(true) => {
                 self.last_len = self.buf.len();
                 Ok(frame.with_data(&self.buf, false))
@@ -220,8 +229,14 @@ impl Decoder {
         }
     }
 
+    /// Sets the per-message limit (`NO_LIMIT`: none; 0: only empty
+    /// messages). It applies to the message in progress too.
+    pub fn set_max_message_size(&mut self, bytes: usize) {
+        self.limit.set_max(bytes);
+    }
+
     /// Ok(false): pass the frame through; Ok(true): the output is in buf.
-    fn decode_frame(&mut self, frame: &Frame<'_>, max_size: usize) -> Result<bool> {
+    fn decode_frame(&mut self, frame: &Frame<'_>, bound: Bound) -> Result<bool> {
         let op = frame.opcode;
         if op > 15 {
             return Err(Error::invalid(format!("opcode {op} does not fit in 4 bits")));
@@ -268,7 +283,7 @@ impl Decoder {
         }
 
         prepare(&mut self.buf, &mut self.buf_held, &self.counter, self.last_len);
-        let result = self.inflate_frame(frame, max_size);
+        let result = self.inflate_frame(frame, bound);
         self.counter.track(&mut self.buf_held, self.buf.capacity());
         result?;
         if frame.fin {
@@ -280,18 +295,11 @@ impl Decoder {
         Ok(true)
     }
 
-    fn inflate_frame(&mut self, frame: &Frame<'_>, max_size: usize) -> Result<()> {
+    fn inflate_frame(&mut self, frame: &Frame<'_>, bound: Bound) -> Result<()> {
         let DecodeState::Compressed { consumed, .. } = self.state else {
             return Err(Error::Internal("inflating outside a compressed message".into()));
         };
-        // Room for one byte past max_size tells "exactly max_size" (fine)
-        // from "more" (too big) without inflating further.
-        let limit = if max_size == 0 {
-            usize::MAX
-        } else {
-            max_size.saturating_add(1)
-        };
-        self.feed(frame.data, consumed, limit, max_size)?;
+        self.feed(frame.data, consumed, bound)?;
         let end = consumed.saturating_add(frame.data.len());
         if let DecodeState::Compressed { consumed, .. } = &mut self.state {
             *consumed = end;
@@ -300,7 +308,7 @@ impl Decoder {
         // message, and it goes back on. A stream already between blocks
         // (closed by BFINAL, or from a sender that kept the tail) needs none.
         if frame.fin && !self.inflater.as_ref().is_some_and(Inflater::at_block_boundary) {
-            self.feed(&TAIL, end, limit, max_size)?;
+            self.feed(&TAIL, end, bound)?;
             if !self.inflater.as_ref().is_some_and(Inflater::at_block_boundary) {
                 return Err(Error::corrupt(format!(
                     "invalid DEFLATE data at input byte {end}: the message ends inside a DEFLATE block"
@@ -312,7 +320,10 @@ impl Decoder {
 
     /// Inflates `input`, which starts at byte `offset` of the message's
     /// compressed data, into buf.
-    fn feed(&mut self, mut input: &[u8], mut offset: usize, limit: usize, max_size: usize) -> Result<()> {
+    fn feed(&mut self, mut input: &[u8], mut offset: usize, bound: Bound) -> Result<()> {
+        // Room for one byte past the bound tells "exactly the bound" (fine)
+        // from "more" (too big) without inflating further; NO_LIMIT stays.
+        let limit = bound.bytes.saturating_add(1);
         let inflater = match &mut self.inflater {
             Some(i) => i,
             None => self.inflater.insert(Inflater::new(self.window_bits, &self.counter)?),
@@ -338,11 +349,7 @@ impl Decoder {
                 )));
             }
             match status {
-                InflateStatus::LimitReached => {
-                    return Err(Error::PayloadTooBig(format!(
-                        "decoded frame exceeds max_size of {max_size} bytes"
-                    )))
-                }
+                InflateStatus::LimitReached => return Err(bound.exceeded(self.limit.max())),
                 InflateStatus::NeedInput => {}
                 InflateStatus::StreamEnd => {
                     // The sender may start its next stream with or without
@@ -407,12 +414,21 @@ impl Extension {
                 inflater: None,
                 state: DecodeState::Idle,
                 failed: None,
+                limit: MessageLimit::default(),
                 buf: Vec::new(),
                 buf_held: 0,
                 last_len: 0,
             },
             counter,
         })
+    }
+
+    /// Builds an extension from agreed parameters with a config's zlib
+    /// settings and per-message limit.
+    pub fn for_config(agreed: Agreed, cfg: &Config) -> Result<Extension> {
+        let mut ext = Extension::new(agreed, &cfg.compress)?;
+        ext.decoder.set_max_message_size(cfg.max_message_size);
+        Ok(ext)
     }
 
     pub fn encode<'a>(&'a mut self, frame: &Frame<'a>) -> Result<Frame<'a>> {

@@ -16,6 +16,7 @@ pub mod extension;
 pub mod ffi;
 pub mod framework;
 pub mod header;
+pub mod limit;
 pub mod negotiate;
 pub mod params;
 pub mod zstream;

@@ -54,10 +54,14 @@ pub fn client_process_response(cfg: &Config, response: &[ParamRef<'_>], accepted
     let client_nct = cfg.client_no_context_takeover || resp.client_no_context_takeover;
 
     // server_max_window_bits | Req unset | Req N
-    // Resp absent            | 15        | error
+    // Resp absent            | 15        | error, except 15 when N = 15
     // Resp M                 | M         | M if M <= N, else error
+    // (RFC 7692 7.1.2.1 asks the server to answer the parameter, but a
+    // window of 15 is what was asked for and what absence means: Boost.Beast
+    // leaves out values equal to the default.)
     let server_bits = match (cfg.server_max_window_bits, resp.server_max_window_bits) {
         (None, m) => m.unwrap_or(15),
+        (Some(15), None) => 15,
         (Some(_), None) => return Err(Error::negotiation("expected server_max_window_bits")),
         (Some(n), Some(m)) if m > n => {
             return Err(Error::negotiation(format!(

@@ -9,6 +9,7 @@
 
 mod common;
 
+use pmdeflate::limit::NO_LIMIT;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::OnceLock;
@@ -145,8 +146,7 @@ fn max_size_below_at_and_above_the_decoded_size() {
     ] {
         for msg in [rng.text(n), rng.bytes(n), vec![0u8; n]] {
             let payload = common::compress_once(&msg);
-            for (max_size, ok) in [(n - 1, n == 1), (n, true), (n + 1, true), (0, true), (usize::MAX, true)] {
-                // n - 1 == 0 means "no limit".
+            for (max_size, ok) in [(n - 1, false), (n, true), (n + 1, true), (0, false), (usize::MAX, true)] {
                 let mut rx = default_ext();
                 let r = decode_one(&mut rx, &payload, max_size);
                 if ok {
@@ -231,7 +231,7 @@ fn a_1_gib_bomb_in_one_frame_is_refused_within_max_size() {
         assert!(took.as_millis() < 2000, "{took:?}");
         // Sticky.
         assert_eq!(
-            decode_one(&mut rx, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00], 0).unwrap_err(),
+            decode_one(&mut rx, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00], NO_LIMIT).unwrap_err(),
             e
         );
     }
@@ -309,24 +309,24 @@ fn errors_are_sticky() {
     ];
     for (name, bad) in failures {
         let mut rx = default_ext();
-        assert_eq!(decode_one(&mut rx, &hello, 0).unwrap(), b"Hello");
+        assert_eq!(decode_one(&mut rx, &hello, NO_LIMIT).unwrap(), b"Hello");
         let e = rx.decode(&bad[0].as_frame(), 10).unwrap_err();
         // Everything afterwards fails the same way: data, control,
         // uncompressed frames alike.
         for _ in 0..3 {
-            assert_eq!(decode_one(&mut rx, &hello, 0).unwrap_err(), e, "{name}");
+            assert_eq!(decode_one(&mut rx, &hello, NO_LIMIT).unwrap_err(), e, "{name}");
             assert_eq!(
-                rx.decode(&frame(OP_PING, true, false, b"x"), 0).unwrap_err(),
+                rx.decode(&frame(OP_PING, true, false, b"x"), NO_LIMIT).unwrap_err(),
                 e,
                 "{name}"
             );
             assert_eq!(
-                rx.decode(&frame(OP_TEXT, true, false, b"plain"), 0).unwrap_err(),
+                rx.decode(&frame(OP_TEXT, true, false, b"plain"), NO_LIMIT).unwrap_err(),
                 e,
                 "{name}"
             );
             assert_eq!(
-                rx.decode(&frame(OP_CONT, true, false, b""), 0).unwrap_err(),
+                rx.decode(&frame(OP_CONT, true, false, b""), NO_LIMIT).unwrap_err(),
                 e,
                 "{name}"
             );
@@ -356,7 +356,11 @@ fn corrupt_data_names_the_byte_offset() {
         payload.push(0x07); // BFINAL 1, BTYPE 11 (reserved)
         payload.extend(std::iter::repeat_n(0x55, tail_len));
         let mut rx = default_ext();
-        let e = expect_err(decode_one(&mut rx, &payload, 0), is_corrupt, "reserved block type");
+        let e = expect_err(
+            decode_one(&mut rx, &payload, NO_LIMIT),
+            is_corrupt,
+            "reserved block type",
+        );
         assert_eq!(e.close_code(), 1007);
         let msg = e.to_string();
         assert!(msg.contains("input byte 11") || msg.contains("input byte 12"), "{msg}");
@@ -364,7 +368,7 @@ fn corrupt_data_names_the_byte_offset() {
     // Bad stored-block lengths at the start of a message.
     let mut rx = default_ext();
     let e = expect_err(
-        decode_one(&mut rx, &[0x00, 0x05, 0x00, 0x05, 0x00, b'H'], 0),
+        decode_one(&mut rx, &[0x00, 0x05, 0x00, 0x05, 0x00, b'H'], NO_LIMIT),
         is_corrupt,
         "stored lengths",
     );
@@ -378,9 +382,9 @@ fn corrupt_data_offset_in_a_later_frame_counts_from_the_message_start() {
     // reserved block type in frame 2 sits at message byte 11.
     let good = hello_flushed();
     let mut rx = default_ext();
-    rx.decode(&frame(OP_TEXT, false, true, &good), 0).unwrap();
+    rx.decode(&frame(OP_TEXT, false, true, &good), NO_LIMIT).unwrap();
     let e = rx
-        .decode(&frame(OP_CONT, true, false, &[0x07, 0x55, 0x55]), 0)
+        .decode(&frame(OP_CONT, true, false, &[0x07, 0x55, 0x55]), NO_LIMIT)
         .unwrap_err();
     assert!(is_corrupt(&e), "{e:?}");
     let msg = e.to_string();
@@ -399,7 +403,7 @@ fn truncated_and_garbage_streams_are_corrupt() {
     let mut caught = 0;
     for cut in 1..payload.len() {
         let mut rx = default_ext();
-        match decode_one(&mut rx, &payload[..cut], 0) {
+        match decode_one(&mut rx, &payload[..cut], NO_LIMIT) {
             // Dropping only the last byte (the header of the empty stored
             // block that ends a flushed message) leaves complete blocks,
             // which decode whole; any longer cut loses data.
@@ -419,7 +423,7 @@ fn truncated_and_garbage_streams_are_corrupt() {
     // ends inside the block.
     let mut rx = default_ext();
     expect_err(
-        decode_one(&mut rx, &[0x00, 0x0a, 0x00, 0xf5, 0xff, b'H', b'e'], 0),
+        decode_one(&mut rx, &[0x00, 0x0a, 0x00, 0xf5, 0xff, b'H', b'e'], NO_LIMIT),
         is_corrupt,
         "short stored block",
     );
@@ -443,12 +447,16 @@ fn a_stream_that_needs_a_preset_dictionary_is_corrupt() {
         0x78, 0xbb, 0x00, 0x00, 0x00, 0x01, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00,
     ];
     let mut rx = default_ext();
-    expect_err(decode_one(&mut rx, &zlib_fdict, 0), is_corrupt, "zlib FDICT header");
+    expect_err(
+        decode_one(&mut rx, &zlib_fdict, NO_LIMIT),
+        is_corrupt,
+        "zlib FDICT header",
+    );
     // A raw stream compressed against a dictionary the receiver does not
     // have: the RFC's second "Hello" refers 5 bytes back, before its start.
     let mut rx = default_ext();
     let e = expect_err(
-        decode_one(&mut rx, &[0xf2, 0x00, 0x11, 0x00, 0x00], 0),
+        decode_one(&mut rx, &[0xf2, 0x00, 0x11, 0x00, 0x00], NO_LIMIT),
         is_corrupt,
         "dictionary reference",
     );
@@ -456,11 +464,11 @@ fn a_stream_that_needs_a_preset_dictionary_is_corrupt() {
     // Under no_context_takeover, each message must stand alone too.
     let mut rx = ext(agreed(true, false, 15, 15));
     assert_eq!(
-        decode_one(&mut rx, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00], 0).unwrap(),
+        decode_one(&mut rx, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00], NO_LIMIT).unwrap(),
         b"Hello"
     );
     expect_err(
-        decode_one(&mut rx, &[0xf2, 0x00, 0x11, 0x00, 0x00], 0),
+        decode_one(&mut rx, &[0xf2, 0x00, 0x11, 0x00, 0x00], NO_LIMIT),
         is_corrupt,
         "no takeover",
     );
@@ -481,18 +489,26 @@ fn repeat_far_back(len: usize, seed: u64) -> (Vec<u8>, Vec<u8>) {
 fn a_distance_beyond_an_agreed_8_bit_window_is_corrupt() {
     // Distance 300 > 256.
     let (msg, payload) = repeat_far_back(300, 4);
-    assert_eq!(decode_one(&mut default_ext(), &payload, 0).unwrap(), msg);
+    assert_eq!(decode_one(&mut default_ext(), &payload, NO_LIMIT).unwrap(), msg);
     let mut rx = ext(agreed(false, false, 8, 15));
-    expect_err(decode_one(&mut rx, &payload, 0), is_corrupt, "distance 300, window 8");
+    expect_err(
+        decode_one(&mut rx, &payload, NO_LIMIT),
+        is_corrupt,
+        "distance 300, window 8",
+    );
 }
 
 #[test]
 fn a_distance_beyond_an_agreed_9_bit_window_is_corrupt() {
     // Distance 600 > 512.
     let (msg, payload) = repeat_far_back(600, 5);
-    assert_eq!(decode_one(&mut default_ext(), &payload, 0).unwrap(), msg);
+    assert_eq!(decode_one(&mut default_ext(), &payload, NO_LIMIT).unwrap(), msg);
     let mut rx = ext(agreed(false, false, 9, 15));
-    expect_err(decode_one(&mut rx, &payload, 0), is_corrupt, "distance 600, window 9");
+    expect_err(
+        decode_one(&mut rx, &payload, NO_LIMIT),
+        is_corrupt,
+        "distance 600, window 9",
+    );
 }
 
 #[test]
@@ -504,9 +520,9 @@ fn a_distance_beyond_the_window_into_the_previous_message_is_corrupt() {
         let second = joined(&encode_message(&mut tx, OP_BINARY, &half));
         assert!(second.len() < len / 4, "the second refers back: {}", second.len());
         let mut rx = ext(agreed(false, false, bits, 15));
-        assert_eq!(decode_one(&mut rx, &first, 0).unwrap(), half);
+        assert_eq!(decode_one(&mut rx, &first, NO_LIMIT).unwrap(), half);
         expect_err(
-            decode_one(&mut rx, &second, 0),
+            decode_one(&mut rx, &second, NO_LIMIT),
             is_corrupt,
             &format!("window {bits}, distance {len}"),
         );
@@ -526,18 +542,18 @@ fn after_a_bfinal_message_the_next_may_continue_or_start_fresh() {
     for first in [&HELLO_BFINAL[..], &STORED_FINAL_HELLO[..]] {
         // Continues with the old window.
         let mut rx = default_ext();
-        assert_eq!(decode_one(&mut rx, first, 0).unwrap(), b"Hello");
-        assert_eq!(decode_one(&mut rx, &HELLO_AGAIN, 0).unwrap(), b"Hello");
-        assert_eq!(decode_one(&mut rx, &HELLO_AGAIN, 0).unwrap(), b"Hello");
+        assert_eq!(decode_one(&mut rx, first, NO_LIMIT).unwrap(), b"Hello");
+        assert_eq!(decode_one(&mut rx, &HELLO_AGAIN, NO_LIMIT).unwrap(), b"Hello");
+        assert_eq!(decode_one(&mut rx, &HELLO_AGAIN, NO_LIMIT).unwrap(), b"Hello");
         // Starts afresh.
         let mut rx = default_ext();
-        assert_eq!(decode_one(&mut rx, first, 0).unwrap(), b"Hello");
-        assert_eq!(decode_one(&mut rx, &HELLO, 0).unwrap(), b"Hello");
+        assert_eq!(decode_one(&mut rx, first, NO_LIMIT).unwrap(), b"Hello");
+        assert_eq!(decode_one(&mut rx, &HELLO, NO_LIMIT).unwrap(), b"Hello");
         // BFINAL twice in a row, then continuing.
         let mut rx = default_ext();
-        assert_eq!(decode_one(&mut rx, first, 0).unwrap(), b"Hello");
-        assert_eq!(decode_one(&mut rx, first, 0).unwrap(), b"Hello");
-        assert_eq!(decode_one(&mut rx, &HELLO_AGAIN, 0).unwrap(), b"Hello");
+        assert_eq!(decode_one(&mut rx, first, NO_LIMIT).unwrap(), b"Hello");
+        assert_eq!(decode_one(&mut rx, first, NO_LIMIT).unwrap(), b"Hello");
+        assert_eq!(decode_one(&mut rx, &HELLO_AGAIN, NO_LIMIT).unwrap(), b"Hello");
     }
 }
 
@@ -558,24 +574,24 @@ fn a_long_bfinal_message_keeps_its_whole_window_for_the_next() {
     let fresh = common::compress_once(&text);
     for (name, second) in [("continued", &continued), ("fresh", &fresh)] {
         let mut rx = default_ext();
-        assert!(decode_one(&mut rx, &first, 0).unwrap() == text, "{name}: first");
-        assert!(decode_one(&mut rx, second, 0).unwrap() == text, "{name}: second");
+        assert!(decode_one(&mut rx, &first, NO_LIMIT).unwrap() == text, "{name}: first");
+        assert!(decode_one(&mut rx, second, NO_LIMIT).unwrap() == text, "{name}: second");
     }
     // The same with the BFINAL message in two frames.
     let mut rx = default_ext();
     let split = first.len() / 2;
     let a = rx
-        .decode(&frame(OP_TEXT, false, true, &first[..split]), 0)
+        .decode(&frame(OP_TEXT, false, true, &first[..split]), NO_LIMIT)
         .unwrap()
         .data
         .to_vec();
     let b = rx
-        .decode(&frame(OP_CONT, true, false, &first[split..]), 0)
+        .decode(&frame(OP_CONT, true, false, &first[split..]), NO_LIMIT)
         .unwrap()
         .data
         .to_vec();
     assert!([a, b].concat() == text);
-    assert!(decode_one(&mut rx, &continued, 0).unwrap() == text);
+    assert!(decode_one(&mut rx, &continued, NO_LIMIT).unwrap() == text);
 }
 
 #[test]
@@ -590,23 +606,24 @@ fn after_bfinal_only_empty_blocks_may_follow() {
     ] {
         let payload = [&STORED_FINAL_HELLO[..], extra].concat();
         let mut rx = default_ext();
-        let got = decode_one(&mut rx, &payload, 0);
+        let got = decode_one(&mut rx, &payload, NO_LIMIT);
         assert_eq!(got, Ok(b"Hello".to_vec()), "extra {extra:02x?}");
-        assert_eq!(decode_one(&mut rx, &HELLO_AGAIN, 0).unwrap(), b"Hello");
+        assert_eq!(decode_one(&mut rx, &HELLO_AGAIN, NO_LIMIT).unwrap(), b"Hello");
     }
     // Not allowed: a block with data after the final one, in the same frame
     // or in a later frame of the message.
     let payload = [&STORED_FINAL_HELLO[..], &HELLO[..]].concat();
     let mut rx = default_ext();
-    expect_err(decode_one(&mut rx, &payload, 0), is_corrupt, "data after BFINAL");
+    expect_err(decode_one(&mut rx, &payload, NO_LIMIT), is_corrupt, "data after BFINAL");
     let mut rx = default_ext();
-    rx.decode(&frame(OP_TEXT, false, true, &STORED_FINAL_HELLO), 0).unwrap();
-    let e = rx.decode(&frame(OP_CONT, true, false, &HELLO), 0).unwrap_err();
+    rx.decode(&frame(OP_TEXT, false, true, &STORED_FINAL_HELLO), NO_LIMIT)
+        .unwrap();
+    let e = rx.decode(&frame(OP_CONT, true, false, &HELLO), NO_LIMIT).unwrap_err();
     assert!(is_corrupt(&e), "{e:?}");
     let payload = [&HELLO_BFINAL[..], &[0x01, 0x01, 0x00, 0xfe, 0xff, b'!']].concat();
     let mut rx = default_ext();
     expect_err(
-        decode_one(&mut rx, &payload, 0),
+        decode_one(&mut rx, &payload, NO_LIMIT),
         is_corrupt,
         "final stored block after BFINAL",
     );
@@ -624,7 +641,7 @@ fn an_unstripped_empty_stored_block_after_bfinal_is_allowed() {
         let payload = [first, &[0x00, 0x00, 0x00, 0xff, 0xff][..]].concat();
         let mut rx = default_ext();
         assert_eq!(
-            decode_one(&mut rx, &payload, 0),
+            decode_one(&mut rx, &payload, NO_LIMIT),
             Ok(b"Hello".to_vec()),
             "{payload:02x?}"
         );
@@ -639,15 +656,16 @@ fn rsv1_on_control_frames_is_a_protocol_error() {
         for in_message in [false, true] {
             let mut rx = default_ext();
             if in_message {
-                rx.decode(&frame(OP_TEXT, false, true, &hello_flushed()), 0).unwrap();
+                rx.decode(&frame(OP_TEXT, false, true, &hello_flushed()), NO_LIMIT)
+                    .unwrap();
             }
-            let e = rx.decode(&frame(op, true, true, b"\x03\xe8"), 0).unwrap_err();
+            let e = rx.decode(&frame(op, true, true, b"\x03\xe8"), NO_LIMIT).unwrap_err();
             assert!(is_protocol(&e), "{e:?}");
             assert_eq!(e.close_code(), 1002);
             // Without RSV1 the same frame passes (on a fresh decoder).
             let mut rx = default_ext();
             let f = frame(op, true, false, b"\x03\xe8");
-            assert_eq!(rx.decode(&f, 0).unwrap(), f);
+            assert_eq!(rx.decode(&f, NO_LIMIT).unwrap(), f);
         }
     }
 }
@@ -660,15 +678,15 @@ fn rsv1_on_continuation_frames_is_a_protocol_error() {
         let mut rx = default_ext();
         if let Some((rsv1, data)) = start {
             let first = if rsv1 { hello_flushed() } else { data.to_vec() };
-            rx.decode(&frame(OP_TEXT, false, rsv1, &first), 0).unwrap();
+            rx.decode(&frame(OP_TEXT, false, rsv1, &first), NO_LIMIT).unwrap();
         }
         for fin in [false, true] {
             let mut probe = default_ext();
             if let Some((rsv1, data)) = start {
                 let first = if rsv1 { hello_flushed() } else { data.to_vec() };
-                probe.decode(&frame(OP_TEXT, false, rsv1, &first), 0).unwrap();
+                probe.decode(&frame(OP_TEXT, false, rsv1, &first), NO_LIMIT).unwrap();
             }
-            let e = probe.decode(&frame(OP_CONT, fin, true, &[0x00]), 0).unwrap_err();
+            let e = probe.decode(&frame(OP_CONT, fin, true, &[0x00]), NO_LIMIT).unwrap_err();
             assert!(is_protocol(&e), "{start:?} fin {fin}: {e:?}");
         }
     }
@@ -680,10 +698,10 @@ fn frames_out_of_order_are_protocol_errors_on_decode() {
     type Setup = fn(&mut Extension, &[u8]);
     let none: Setup = |_, _| {};
     let compressed: Setup = |rx, f| {
-        rx.decode(&frame(OP_TEXT, false, true, f), 0).unwrap();
+        rx.decode(&frame(OP_TEXT, false, true, f), NO_LIMIT).unwrap();
     };
     let plain: Setup = |rx, _| {
-        rx.decode(&frame(OP_BINARY, false, false, b"abc"), 0).unwrap();
+        rx.decode(&frame(OP_BINARY, false, false, b"abc"), NO_LIMIT).unwrap();
     };
     let cases: [(&str, Setup, u8, bool); 7] = [
         ("continuation, no message", none, OP_CONT, false),
@@ -695,7 +713,7 @@ fn frames_out_of_order_are_protocol_errors_on_decode() {
         (
             "continuation after the end",
             |rx, _| {
-                rx.decode(&frame(OP_TEXT, true, true, &HELLO), 0).unwrap();
+                rx.decode(&frame(OP_TEXT, true, true, &HELLO), NO_LIMIT).unwrap();
             },
             OP_CONT,
             false,
@@ -705,7 +723,7 @@ fn frames_out_of_order_are_protocol_errors_on_decode() {
         let mut rx = default_ext();
         setup(&mut rx, &flushed);
         let data: &[u8] = if rsv1 { &HELLO } else { b"x" };
-        let e = rx.decode(&frame(op, true, rsv1, data), 0).unwrap_err();
+        let e = rx.decode(&frame(op, true, rsv1, data), NO_LIMIT).unwrap_err();
         assert!(is_protocol(&e), "{name}: {e:?}");
     }
 }
@@ -748,9 +766,9 @@ fn no_context_takeover_releases_zlib_memory_after_the_final_frame() {
             for round in 0..3 {
                 let frames = common::encode_fragments(&mut tx, OP_TEXT, &[b"Hello, ", b"world"]);
                 let before = rx.memory_usage();
-                rx.decode(&frames[0].as_frame(), 0).unwrap();
+                rx.decode(&frames[0].as_frame(), NO_LIMIT).unwrap();
                 let during = rx.memory_usage();
-                rx.decode(&frames[1].as_frame(), 0).unwrap();
+                rx.decode(&frames[1].as_frame(), NO_LIMIT).unwrap();
                 let after = rx.memory_usage();
                 println!("decode, bits {bits}, remote_no_context_takeover {remote_nct}, message {round}: before {before}, during {during}, after {after}");
                 assert!(during >= window, "the inflate window is held mid-message: {during}");
@@ -812,9 +830,9 @@ fn spec_10_memory_figures() {
         let deflate_during = tx.memory_usage();
         let last = Owned::of(&tx.encode(&frame(OP_CONT, true, false, b"memory")).unwrap());
         let deflate = deflate_during - tx.memory_usage();
-        rx.decode(&first.as_frame(), 0).unwrap();
+        rx.decode(&first.as_frame(), NO_LIMIT).unwrap();
         let inflate_during = rx.memory_usage();
-        rx.decode(&last.as_frame(), 0).unwrap();
+        rx.decode(&last.as_frame(), NO_LIMIT).unwrap();
         let inflate = inflate_during - rx.memory_usage();
         // 8 compresses with zlib's 9 (SPEC 6).
         let dbits = u32::from(wbits.max(9));
@@ -824,9 +842,9 @@ fn spec_10_memory_figures() {
         // each way.
         let (mut x, mut y) = common::pair(agreed(false, false, wbits, wbits), &s);
         let frames = encode_message(&mut x, OP_TEXT, b"Hello, memory");
-        decode_frames(&mut y, &frames, 0).unwrap();
+        decode_frames(&mut y, &frames, NO_LIMIT).unwrap();
         let frames = encode_message(&mut y, OP_TEXT, b"Hello, memory");
-        decode_frames(&mut x, &frames, 0).unwrap();
+        decode_frames(&mut x, &frames, NO_LIMIT).unwrap();
         let both = x.memory_usage();
         println!(
             "SPEC 10: wbits {wbits}, memLevel {mem_level}: deflate {} B ({:.1} KiB; formula {:.1} KiB), \
@@ -862,9 +880,9 @@ fn idle_memory_with_no_context_takeover_both_ways() {
     let mut after_small = 0;
     for round in 0..2 {
         let frames = encode_message(&mut x, OP_TEXT, b"Hello, idle");
-        decode_frames(&mut y, &frames, 0).unwrap();
+        decode_frames(&mut y, &frames, NO_LIMIT).unwrap();
         let frames = encode_message(&mut y, OP_TEXT, b"Hello, idle");
-        decode_frames(&mut x, &frames, 0).unwrap();
+        decode_frames(&mut x, &frames, NO_LIMIT).unwrap();
         after_small = x.memory_usage();
         println!("SPEC 10: no_context_takeover both ways, idle: new {fresh} B, after small messages (round {round}) {after_small} B");
     }
@@ -872,15 +890,15 @@ fn idle_memory_with_no_context_takeover_both_ways() {
     // small messages follow.
     let big = Rng::new(9).text(2 * MIB);
     let frames = encode_message(&mut x, OP_TEXT, &big);
-    decode_frames(&mut y, &frames, 0).unwrap();
+    decode_frames(&mut y, &frames, NO_LIMIT).unwrap();
     let frames = encode_message(&mut y, OP_TEXT, &big);
-    decode_frames(&mut x, &frames, 0).unwrap();
+    decode_frames(&mut x, &frames, NO_LIMIT).unwrap();
     let after_big = x.memory_usage();
     for _ in 0..2 {
         let frames = encode_message(&mut x, OP_TEXT, b"small");
-        decode_frames(&mut y, &frames, 0).unwrap();
+        decode_frames(&mut y, &frames, NO_LIMIT).unwrap();
         let frames = encode_message(&mut y, OP_TEXT, b"small");
-        decode_frames(&mut x, &frames, 0).unwrap();
+        decode_frames(&mut x, &frames, NO_LIMIT).unwrap();
     }
     let settled = x.memory_usage();
     println!("SPEC 10: no_context_takeover both ways: after a 2 MiB message each way {after_big} B, then after small ones {settled} B");

@@ -178,11 +178,14 @@ fn server_max_window_bits_table() {
             .remote_max_window_bits,
         15
     );
-    for n in 8..=15u8 {
-        // Req N, Resp absent -> error.
+    for n in 8..=14u8 {
+        // Req N, Resp absent -> error...
         let r = process(&cfg(false, false, i32::from(n), 0), &resp(false, false, None, None));
         assert_negotiation(r, &format!("req {n}, resp absent"));
     }
+    // ... except 15 when N = 15 (what absence means; Boost.Beast answers so).
+    let a = process(&cfg(false, false, 15, 0), &resp(false, false, None, None)).unwrap();
+    assert_eq!((a.remote_max_window_bits, a.local_max_window_bits), (15, 15));
     for m in 8..=15u8 {
         // Req unset, Resp M -> M.
         let a = process(&cfg(false, false, 0, 0), &resp(false, false, Some(m), None)).unwrap();
@@ -245,7 +248,7 @@ fn oracle(c: &Config, snct: bool, cnct: bool, sbits: Option<u8>, cbits: Option<u
         return None;
     }
     let remote_bits = match (c.server_max_window_bits, sbits) {
-        (None, None) => 15,
+        (None, None) | (Some(15), None) => 15,
         (Some(_), None) => return None,
         (None, Some(m)) => m,
         (Some(n), Some(m)) => {

@@ -5,10 +5,11 @@ mod common;
 
 use common::{default_ext, frame};
 use pmdeflate::extension::{OP_CONT, OP_TEXT};
+use pmdeflate::limit::NO_LIMIT;
 use pmdeflate::Extension;
 
 fn decode_whole(ext: &mut Extension, payload: &[u8]) -> Vec<u8> {
-    let out = ext.decode(&frame(OP_TEXT, true, true, payload), 0).unwrap();
+    let out = ext.decode(&frame(OP_TEXT, true, true, payload), NO_LIMIT).unwrap();
     assert!(!out.rsv1);
     out.data.to_vec()
 }
@@ -66,13 +67,13 @@ fn empty_message_and_two_frames() {
                 true,
                 &[0xf2, 0x48, 0xcd, 0x01, 0x00, 0x00, 0x00, 0xff, 0xff],
             ),
-            0,
+            NO_LIMIT,
         )
         .unwrap()
         .data
         .to_vec();
     let second = ext
-        .decode(&frame(OP_CONT, true, false, &[0xca, 0xc9, 0x07, 0x00]), 0)
+        .decode(&frame(OP_CONT, true, false, &[0xca, 0xc9, 0x07, 0x00]), NO_LIMIT)
         .unwrap()
         .data
         .to_vec();

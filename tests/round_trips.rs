@@ -16,6 +16,7 @@ mod common;
 use common::{agreed, cut, decode_frames, encode_fragments, encode_message, frame, joined, pair, resplit, Owned, Rng};
 use pmdeflate::config::CompressSettings;
 use pmdeflate::extension::{OP_BINARY, OP_CONT, OP_PING, OP_PONG, OP_TEXT};
+use pmdeflate::limit::NO_LIMIT;
 use pmdeflate::{Error, Extension, Frame};
 
 fn settings(level: i32, mem_level: i32, strategy: i32) -> CompressSettings {
@@ -30,8 +31,8 @@ fn settings(level: i32, mem_level: i32, strategy: i32) -> CompressSettings {
 /// arrives intact. Returns the encoded frames.
 fn send(tx: &mut Extension, rx: &mut Extension, opcode: u8, msg: &[u8], at: &[usize]) -> Vec<Owned> {
     let frames = encode_fragments(tx, opcode, &cut(msg, at));
-    let got =
-        decode_frames(rx, &frames, 0).unwrap_or_else(|e| panic!("decode of {} bytes cut at {at:?}: {e:?}", msg.len()));
+    let got = decode_frames(rx, &frames, NO_LIMIT)
+        .unwrap_or_else(|e| panic!("decode of {} bytes cut at {at:?}: {e:?}", msg.len()));
     assert!(
         got == msg,
         "message of {} bytes cut at {at:?} came back different ({} bytes)",
@@ -132,15 +133,15 @@ fn takeover_messages_need_the_previous_window() {
     send_whole(&mut tx, &mut rx, OP_TEXT, &text);
     let second = encode_message(&mut tx, OP_TEXT, &text);
     let mut fresh = common::default_ext();
-    let err = decode_frames(&mut fresh, &second, 0).unwrap_err();
+    let err = decode_frames(&mut fresh, &second, NO_LIMIT).unwrap_err();
     assert!(matches!(err, Error::CorruptData(_)), "{err:?}");
-    assert_eq!(decode_frames(&mut rx, &second, 0).unwrap(), text);
+    assert_eq!(decode_frames(&mut rx, &second, NO_LIMIT).unwrap(), text);
     // Without takeover on the sending side, any fresh decoder will do.
     let (mut tx, _) = pair(agreed(false, true, 15, 15), &CompressSettings::default());
     encode_message(&mut tx, OP_TEXT, &text);
     let second = encode_message(&mut tx, OP_TEXT, &text);
     let mut fresh = Extension::new(agreed(true, false, 15, 15), &CompressSettings::default()).unwrap();
-    assert_eq!(decode_frames(&mut fresh, &second, 0).unwrap(), text);
+    assert_eq!(decode_frames(&mut fresh, &second, NO_LIMIT).unwrap(), text);
 }
 
 #[test]
@@ -342,7 +343,7 @@ fn control_frames_pass_through_inside_fragmented_messages() {
             let mut controls = 0;
             for f in &wire {
                 let input = f.as_frame();
-                let out = rx.decode(&input, 0).unwrap();
+                let out = rx.decode(&input, NO_LIMIT).unwrap();
                 if f.opcode >= 8 {
                     assert_eq!(out, input);
                     assert_eq!(out.data.as_ptr(), f.data.as_ptr());
@@ -389,12 +390,12 @@ fn rsv2_rsv3_and_opcode_are_carried_over() {
                 (out2.opcode, out2.fin, out2.rsv1, out2.rsv2, out2.rsv3),
                 (OP_CONT, true, false, rsv2, rsv3)
             );
-            let d1 = Owned::of(&rx.decode(&out.as_frame(), 0).unwrap());
+            let d1 = Owned::of(&rx.decode(&out.as_frame(), NO_LIMIT).unwrap());
             assert_eq!(
                 (d1.opcode, d1.fin, d1.rsv1, d1.rsv2, d1.rsv3),
                 (op, false, false, rsv2, rsv3)
             );
-            let d2 = Owned::of(&rx.decode(&out2.as_frame(), 0).unwrap());
+            let d2 = Owned::of(&rx.decode(&out2.as_frame(), NO_LIMIT).unwrap());
             assert_eq!(
                 (d2.opcode, d2.fin, d2.rsv1, d2.rsv2, d2.rsv3),
                 (OP_CONT, true, false, rsv2, rsv3)
@@ -421,7 +422,7 @@ fn uncompressed_messages_pass_through() {
             rsv3: false,
             data: &plain,
         };
-        let out = rx.decode(&input, 0).unwrap();
+        let out = rx.decode(&input, NO_LIMIT).unwrap();
         assert_eq!(out, input);
         assert_eq!(out.data.as_ptr(), plain.as_ptr(), "passed through, not copied");
         // A fragmented one, with a control frame inside; max_size does not
@@ -434,7 +435,7 @@ fn uncompressed_messages_pass_through() {
             assert_eq!(out.data.as_ptr(), piece.as_ptr());
             if i == 0 {
                 let ping = frame(OP_PING, true, false, b"p");
-                assert_eq!(rx.decode(&ping, 0).unwrap(), ping);
+                assert_eq!(rx.decode(&ping, NO_LIMIT).unwrap(), ping);
             }
         }
         // Compressed messages around them still decode, with the window
@@ -444,7 +445,7 @@ fn uncompressed_messages_pass_through() {
     }
     // An uncompressed empty message too.
     let empty = frame(OP_TEXT, true, false, b"");
-    assert_eq!(rx.decode(&empty, 0).unwrap(), empty);
+    assert_eq!(rx.decode(&empty, NO_LIMIT).unwrap(), empty);
 }
 
 #[test]
@@ -477,13 +478,13 @@ fn deflate_stream_split_at_every_byte() {
                 } else {
                     replay_decoder(a, &messages, m)
                 };
-                let got = decode_frames(&mut probe, &frames, 0)
+                let got = decode_frames(&mut probe, &frames, NO_LIMIT)
                     .unwrap_or_else(|e| panic!("cut at {k}/{}: {e:?}", payload.len()));
                 assert!(got == *m, "cut at {k}");
             }
             // The real decoder: one byte per frame.
             let every: Vec<usize> = (1..payload.len()).collect();
-            assert!(decode_frames(&mut rx, &resplit(&payload, &every, OP_TEXT), 0).unwrap() == *m);
+            assert!(decode_frames(&mut rx, &resplit(&payload, &every, OP_TEXT), NO_LIMIT).unwrap() == *m);
         }
     }
 }
@@ -499,7 +500,7 @@ fn replay_decoder(a: pmdeflate::Agreed, messages: &[Vec<u8>], upto: &Vec<u8>) ->
             break;
         }
         let frames = encode_message(&mut tx, OP_TEXT, m);
-        assert!(decode_frames(&mut rx, &frames, 0).unwrap() == *m);
+        assert!(decode_frames(&mut rx, &frames, NO_LIMIT).unwrap() == *m);
     }
     rx
 }
@@ -526,7 +527,7 @@ fn encoder_fragments_rejoined_and_resplit_arbitrarily() {
             let payload = joined(&encode_fragments(&mut tx, OP_BINARY, &cut(&m, &at)));
             let mut re: Vec<usize> = (0..rng.below(12)).map(|_| rng.below(payload.len() + 1)).collect();
             re.sort();
-            let got = decode_frames(&mut rx, &resplit(&payload, &re, OP_BINARY), 0).unwrap();
+            let got = decode_frames(&mut rx, &resplit(&payload, &re, OP_BINARY), NO_LIMIT).unwrap();
             assert!(got == m, "{} bytes, sender cuts {at:?}, wire cuts {re:?}", m.len());
         }
     }

@@ -8,6 +8,7 @@
 
 mod common;
 
+use pmdeflate::limit::NO_LIMIT;
 use std::ffi::{c_int, c_uint, c_void};
 
 use common::{agreed, cut, decode_frames, encode_fragments, pair, Rng};
@@ -186,7 +187,7 @@ fn check(a_sender_local_nct: bool, settings: CompressSettings, msgs: &[Vec<u8>],
         let frames = encode_fragments(&mut tx, if i % 2 == 0 { OP_TEXT } else { OP_BINARY }, &cut(m, &at));
         total_in += m.len();
         total_out += frames.iter().map(|f| f.data.len()).sum::<usize>();
-        let got = decode_frames(&mut rx, &frames, 0).unwrap_or_else(|e| {
+        let got = decode_frames(&mut rx, &frames, NO_LIMIT).unwrap_or_else(|e| {
             panic!(
                 "message {i} ({} bytes, {settings:?}, nct {a_sender_local_nct}): {e:?}",
                 m.len()
@@ -204,7 +205,7 @@ fn check(a_sender_local_nct: bool, settings: CompressSettings, msgs: &[Vec<u8>],
             // Each message also stands alone for a fresh 8-bit decoder.
             let mut fresh = Extension::new(agreed(true, false, 8, 15), &settings).unwrap();
             assert!(
-                decode_frames(&mut fresh, &frames, 0).unwrap() == *m,
+                decode_frames(&mut fresh, &frames, NO_LIMIT).unwrap() == *m,
                 "message {i} alone"
             );
             if strict.is_some() {
@@ -289,10 +290,10 @@ fn a_negotiated_8_works_both_ways() {
     for (i, m) in messages(5).iter().take(60).enumerate() {
         if i % 2 == 0 {
             let frames = encode_fragments(&mut client, OP_TEXT, &[m]);
-            assert!(decode_frames(&mut server, &frames, 0).unwrap() == *m);
+            assert!(decode_frames(&mut server, &frames, NO_LIMIT).unwrap() == *m);
         } else {
             let frames = encode_fragments(&mut server, OP_BINARY, &[m]);
-            assert!(decode_frames(&mut client, &frames, 0).unwrap() == *m);
+            assert!(decode_frames(&mut client, &frames, NO_LIMIT).unwrap() == *m);
         }
     }
 }

@@ -191,3 +191,24 @@ pub unsafe extern "C" fn pmd_config_set_require_client_max_window_bits(cfg: *mut
         })
     }
 }
+
+/// The per-message limit that every extension negotiated with this config
+/// starts with (pmd_client_accept, pmd_server_negotiate, the parameter-level
+/// functions, pmd_extension_new and the built-in framework factories): the
+/// most bytes one incoming message may decode to, counting every data frame
+/// of it, compressed or not. SIZE_MAX (the default) means no limit; 0 allows
+/// only empty messages. pmd_extension_set_max_message_size changes it for
+/// one extension. Always PMD_OK, or PMD_ERR_NULL_POINTER when cfg is NULL.
+///
+/// # Safety
+/// `cfg` is NULL or a live config not used concurrently.
+#[no_mangle]
+pub unsafe extern "C" fn pmd_config_set_max_message_size(cfg: *mut pmd_config, bytes: usize) -> pmd_result {
+    // SAFETY: forwarded caller guarantee.
+    unsafe {
+        set("pmd_config_set_max_message_size", cfg, |c| {
+            c.max_message_size = bytes;
+            Ok(())
+        })
+    }
+}

@@ -6,7 +6,7 @@
 use std::ffi::{c_char, c_int};
 use std::sync::Mutex;
 
-use crate::config::CompressSettings;
+use crate::config::Config;
 use crate::error::Error;
 use crate::extension::{Agreed, Decoder, Encoder, Extension};
 use crate::ffi::config::pmd_config;
@@ -62,8 +62,8 @@ pub struct pmd_extension {
 }
 
 /// Builds a handle for an agreed extension.
-pub(crate) fn new_extension(agreed: Agreed, settings: &CompressSettings) -> Result<*mut pmd_extension, Error> {
-    let (agreed, memory, encoder, decoder) = Extension::new(agreed, settings)?.into_parts();
+pub(crate) fn new_extension(agreed: Agreed, cfg: &Config) -> Result<*mut pmd_extension, Error> {
+    let (agreed, memory, encoder, decoder) = Extension::for_config(agreed, cfg)?.into_parts();
     Ok(into_handle(pmd_extension {
         agreed,
         memory,
@@ -74,9 +74,9 @@ pub(crate) fn new_extension(agreed: Agreed, settings: &CompressSettings) -> Resu
 
 /// Builds an extension directly from agreed parameters (the reference's
 /// PerMessageDeflate constructor), for a host that negotiated by itself.
-/// Window bits must be 8..15. Compression settings come from `cfg`, which
-/// may be NULL for the defaults and is not referenced afterwards. Free the
-/// result with pmd_extension_free.
+/// Window bits must be 8..15. Compression settings and the per-message
+/// limit come from `cfg`, which may be NULL for the defaults and is not
+/// referenced afterwards. Free the result with pmd_extension_free.
 ///
 /// Results: PMD_OK; PMD_ERR_NULL_POINTER when ext is NULL;
 /// PMD_ERR_INVALID_ARGUMENT for window bits outside 8..15;
@@ -97,7 +97,7 @@ pub unsafe extern "C" fn pmd_extension_new(
         // SAFETY: forwarded caller guarantees.
         let ext = unsafe { req_mut(ext, "ext") }?;
         // SAFETY: as above; NULL means defaults.
-        let settings = unsafe { cfg.as_ref() }.map(|c| c.inner.compress).unwrap_or_default();
+        let cfg = unsafe { cfg.as_ref() }.map(|c| c.inner.clone()).unwrap_or_default();
         let bits = |name: &str, b: c_int| {
             u8::try_from(b)
                 .ok()
@@ -110,7 +110,7 @@ pub unsafe extern "C" fn pmd_extension_new(
             remote_max_window_bits: bits("remote_max_window_bits", remote_max_window_bits)?,
             local_max_window_bits: bits("local_max_window_bits", local_max_window_bits)?,
         };
-        *ext = new_extension(agreed, &settings)?;
+        *ext = new_extension(agreed, &cfg)?;
         Ok(())
     })
 }
@@ -155,10 +155,19 @@ pub unsafe extern "C" fn pmd_extension_encode(
 /// Decodes one incoming frame (the reference's decode). Control frames
 /// pass through; a data frame without RSV1 starts an uncompressed message
 /// whose frames pass through; a compressed message's frames are inflated
-/// and come out with RSV1 cleared. `max_size` bounds this frame's inflated
-/// size (0: no limit); pass the message's remaining budget. Frames that
-/// pass through are not measured against it: their length is on the wire,
-/// for the host to check as it reads them.
+/// and come out with RSV1 cleared.
+///
+/// Two limits apply, and the smaller wins:
+/// - `max_size` bounds this frame's inflated size: SIZE_MAX means no
+///   limit, 0 allows only empty output (so a host that passes its
+///   message's remaining budget is refused once the budget is spent).
+///   Frames that pass through uncompressed are not measured against it.
+/// - the per-message limit (pmd_extension_set_max_message_size, or the
+///   config's) bounds the sum of every data frame of a message, compressed
+///   or not. A host that sets it may pass SIZE_MAX as max_size.
+///
+/// A host that reassembles a message itself may decode it as one frame:
+/// the data frame's opcode, RSV1 and FIN set, and all the payloads joined.
 ///
 /// out->data points at in->data or into a buffer owned by `ext`, valid
 /// until the next pmd_extension_decode on this extension or until it is
@@ -168,9 +177,9 @@ pub unsafe extern "C" fn pmd_extension_encode(
 /// PMD_ERR_PROTOCOL (close 1002) for RSV1 on a control or continuation
 /// frame, a reserved opcode, or frames out of order;
 /// PMD_ERR_PAYLOAD_TOO_BIG (close 1009) as soon as the output would exceed
-/// max_size, without inflating the rest; PMD_ERR_CORRUPT_DATA (close 1007)
-/// for invalid DEFLATE data, a preset dictionary, a distance beyond the
-/// window, or data after a BFINAL block; PMD_ERR_OUT_OF_MEMORY (1011);
+/// either limit, without inflating the rest; PMD_ERR_CORRUPT_DATA (close
+/// 1007) for invalid DEFLATE data, a preset dictionary, a distance beyond
+/// the window, or data after a BFINAL block; PMD_ERR_OUT_OF_MEMORY (1011);
 /// PMD_ERR_INVALID_ARGUMENT for an opcode above 15 or a concurrent call on
 /// the decode side. Any error except PMD_ERR_NULL_POINTER and a concurrent
 /// call is sticky: every later decode returns it again.
@@ -193,6 +202,31 @@ pub unsafe extern "C" fn pmd_extension_decode(
         let acquire = || lock_side(&ext.decoder, "decode", "extension");
         // SAFETY: as above.
         unsafe { frame::process(in_, out, acquire, |decoder, frame| decoder.decode(frame, max_size)) }
+    })
+}
+
+/// Sets the per-message limit of the decode side: the most bytes one
+/// incoming message may decode to, counting every data frame of it,
+/// compressed or not. SIZE_MAX means no limit (the default, unless the
+/// config set one); 0 allows only empty messages. It applies from the next
+/// decode on, to the message in progress too. A message over it fails
+/// pmd_extension_decode with PMD_ERR_PAYLOAD_TOO_BIG (close 1009).
+///
+/// Results: PMD_OK; PMD_ERR_NULL_POINTER; PMD_ERR_INVALID_ARGUMENT when a
+/// decode runs at the same time on another thread.
+///
+/// Threads: part of the decode side: never at the same time as
+/// pmd_extension_decode on the same extension.
+///
+/// # Safety
+/// `ext` is NULL or a live extension.
+#[no_mangle]
+pub unsafe extern "C" fn pmd_extension_set_max_message_size(ext: *mut pmd_extension, bytes: usize) -> pmd_result {
+    guard("pmd_extension_set_max_message_size", || {
+        // SAFETY: forwarded caller guarantee.
+        let ext = unsafe { req(ext, "ext") }?;
+        lock_side(&ext.decoder, "decode", "extension")?.set_max_message_size(bytes);
+        Ok(())
     })
 }
 

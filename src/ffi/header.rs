@@ -104,10 +104,11 @@ impl pmd_header {
 /// Parses a Sec-WebSocket-Extensions value (several header lines joined
 /// with ", ") into a header the caller frees with pmd_header_free. Empty
 /// list elements and surrounding whitespace are ignored; quoted values come
-/// out unquoted. An empty value gives a header with no elements.
+/// out unquoted. An empty value, or (NULL, 0) for an absent header, gives
+/// a header with no elements.
 ///
-/// Results: PMD_OK with *out set; PMD_ERR_NULL_POINTER when value or out is
-/// NULL; PMD_ERR_HEADER_SYNTAX when the value does not parse (pmd_last_error
+/// Results: PMD_OK with *out set; PMD_ERR_NULL_POINTER when out is NULL or
+/// value is NULL with len > 0; PMD_ERR_HEADER_SYNTAX when the value does not parse (pmd_last_error
 /// names the byte offset) or exceeds 64 KiB, 1024 elements or 1024
 /// parameters; PMD_ERR_OUT_OF_MEMORY. Thread-safe.
 ///
@@ -116,8 +117,9 @@ impl pmd_header {
 #[no_mangle]
 pub unsafe extern "C" fn pmd_header_parse(value: *const c_char, len: usize, out: *mut *mut pmd_header) -> pmd_result {
     guard("pmd_header_parse", || {
-        // SAFETY: forwarded caller guarantees.
-        let value = unsafe { bytes(value, len, "value", false) }?;
+        // SAFETY: forwarded caller guarantees; (NULL, 0) is an absent
+        // header, with no elements.
+        let value = unsafe { bytes(value, len, "value", true) }?;
         // SAFETY: as above.
         let out = unsafe { req_mut(out, "out") }?;
         let parsed = header::parse(value)?;

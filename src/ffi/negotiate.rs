@@ -106,7 +106,7 @@ fn deliver_with(
     ext: &mut *mut pmd_extension,
     write: impl FnOnce() -> Result<(), Error>,
 ) -> Result<(), Error> {
-    let handle = new_extension(agreed, &cfg.inner.compress)?;
+    let handle = new_extension(agreed, &cfg.inner)?;
     if let Err(e) = write() {
         // SAFETY: handle was just made by new_extension and given to no one.
         unsafe { free_handle(handle) };
@@ -181,14 +181,15 @@ pub unsafe extern "C" fn pmd_client_accept(
 }
 
 /// Server: reads the client's Sec-WebSocket-Extensions request value
-/// (several header lines joined with ", "; len 0 when absent) and tries its
+/// (several header lines joined with ", "; NULL or len 0 when the header
+/// was absent) and tries its
 /// permessage-deflate offers in order. On PMD_OK with *ext set, buf holds
 /// the response value to send (NUL-terminated when room allows); with *ext
 /// NULL no offer was acceptable, *out_len is 0 and no permessage-deflate
 /// response is sent. PMD_MAX_RESPONSE_LEN bytes are always enough.
 ///
-/// Results: PMD_OK; PMD_ERR_NULL_POINTER (cfg, request, out_len, ext, or
-/// buf with cap > 0); PMD_ERR_HEADER_SYNTAX when the value does not parse
+/// Results: PMD_OK; PMD_ERR_NULL_POINTER (cfg, out_len, ext, request with
+/// len > 0, or buf with cap > 0); PMD_ERR_HEADER_SYNTAX when the value does not parse
 /// (answer HTTP 400); PMD_ERR_NEGOTIATION when `require` is set and no
 /// offer was acceptable; PMD_ERR_INVALID_ARGUMENT when the config cannot be
 /// used by a server (client_max_window_bits = PMD_WINDOW_BITS_NO_VALUE, or
@@ -211,8 +212,8 @@ pub unsafe extern "C" fn pmd_server_negotiate(
     guard("pmd_server_negotiate", || {
         // SAFETY: forwarded caller guarantees.
         let (cfg, ext) = unsafe { (req(cfg, "cfg")?, req_mut(ext, "ext")?) };
-        // SAFETY: as above.
-        let request = unsafe { bytes(request, len, "request", false) }?;
+        // SAFETY: as above; (NULL, 0) means the header was absent.
+        let request = unsafe { bytes(request, len, "request", true) }?;
         match negotiate::server_negotiate(&cfg.inner, request)? {
             Some((value, agreed)) => {
                 // SAFETY: as above.

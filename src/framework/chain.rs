@@ -5,6 +5,7 @@
 use crate::error::{Error, Result};
 use crate::extension::Frame;
 use crate::framework::traits::Extension;
+use crate::limit::MessageLimit;
 
 /// Prefixes an error's detail, keeping its kind (and so its result code).
 pub fn annotate(e: Error, prefix: &str) -> Error {
@@ -33,6 +34,8 @@ pub struct Chain {
     /// The first decode error; the decode side stays failed (the
     /// connection is being closed), as a single extension's does.
     failed: Option<Error>,
+    /// The per-message limit on what the chain's decode gives out.
+    limit: MessageLimit,
 }
 
 impl Chain {
@@ -82,20 +85,34 @@ impl Chain {
         Ok(f)
     }
 
+    /// Sets the per-message limit on the chain's decoded output
+    /// (`NO_LIMIT`: none; 0: only empty messages).
+    pub fn set_max_message_size(&mut self, bytes: usize) {
+        self.limit.set_max(bytes);
+    }
+
     /// Decodes an incoming frame through every extension, last to first,
-    /// each with the same `max_size` (0: no limit). Then, as the
-    /// reference's `Frame.check`, a reserved bit still set means no
-    /// negotiated extension claimed it: PROTOCOL (RFC 6455 section 5.2).
-    /// Errors are sticky.
+    /// each given `max_size` (`NO_LIMIT`: none; 0: only empty output) or
+    /// the room left under the per-message limit, whichever is smaller.
+    /// Then, as the reference's `Frame.check`, a reserved bit still set
+    /// means no negotiated extension claimed it: PROTOCOL (RFC 6455 section
+    /// 5.2). The output counts toward the per-message limit. Errors are
+    /// sticky.
     pub fn decode<'a>(&'a mut self, frame: &Frame<'a>, max_size: usize) -> Result<Frame<'a>> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
+        let bound = self.limit.bound(frame.opcode, max_size);
         let mut f = *frame;
         for (i, e) in self.extensions.iter_mut().enumerate().rev() {
-            match e.decode(&f, max_size) {
+            match e.decode(&f, bound.bytes) {
                 Ok(out) => f = out,
                 Err(err) => {
+                    // Over the room the message had left: say so.
+                    let err = match err {
+                        Error::PayloadTooBig(_) if bound.message => bound.exceeded(self.limit.max()),
+                        err => err,
+                    };
                     let err = annotate(err, &format!("extension {} (#{i}) decode", self.names[i]));
                     self.failed = Some(err.clone());
                     return Err(err);
@@ -113,6 +130,10 @@ impl Chain {
                 bits.join(", "),
                 f.opcode
             ));
+            self.failed = Some(err.clone());
+            return Err(err);
+        }
+        if let Err(err) = self.limit.record(f.opcode, f.fin, f.data.len()) {
             self.failed = Some(err.clone());
             return Err(err);
         }
@@ -138,6 +159,7 @@ mod tests {
     use crate::framework::negotiator::{client_process_response, server_process_request};
     use crate::framework::testutil::{entries, log, Tag};
     use crate::framework::{ClientFactory, ServerFactory};
+    use crate::limit::NO_LIMIT;
 
     fn text(data: &[u8]) -> Frame<'_> {
         Frame {
@@ -174,12 +196,12 @@ mod tests {
         let input = text(b"abc");
         let out = chain.encode(&input).unwrap();
         assert_eq!(out.data.as_ptr(), input.data.as_ptr());
-        assert_eq!(chain.decode(&input, 0).unwrap(), input);
+        assert_eq!(chain.decode(&input, NO_LIMIT).unwrap(), input);
         let rsv2 = Frame { rsv2: true, ..input };
-        let err = chain.decode(&rsv2, 0).unwrap_err();
+        let err = chain.decode(&rsv2, NO_LIMIT).unwrap_err();
         assert!(matches!(&err, Error::Protocol(m) if m.contains("RSV2")), "{err}");
         // Sticky.
-        assert_eq!(chain.decode(&input, 0).unwrap_err(), err);
+        assert_eq!(chain.decode(&input, NO_LIMIT).unwrap_err(), err);
     }
 
     #[test]
@@ -187,13 +209,13 @@ mod tests {
         let l = log();
         let mut chain = Chain::new();
         chain.push(Tag::boxed("x-a", b'A', &l));
-        let err = chain.decode(&text(b"noTag"), 0).unwrap_err();
+        let err = chain.decode(&text(b"noTag"), NO_LIMIT).unwrap_err();
         assert!(
             matches!(&err, Error::Protocol(m) if m.contains("extension x-a (#0) decode")),
             "{err}"
         );
-        assert!(chain.decode(&text(b"okA"), 0).is_err());
-        assert_eq!(entries(&l), ["x-a:decode(0)"]);
+        assert!(chain.decode(&text(b"okA"), NO_LIMIT).is_err());
+        assert_eq!(entries(&l), [format!("x-a:decode({NO_LIMIT})")]);
     }
 
     #[test]
@@ -252,7 +274,7 @@ mod tests {
                     data: &wire_owned,
                     ..wire
                 },
-                0,
+                NO_LIMIT,
             )
             .unwrap();
         assert_eq!(got.data, &message[..]);

@@ -70,7 +70,7 @@ impl ClientFactory for ClientDeflateFactory {
         accepted: &[&dyn Extension],
     ) -> Result<Box<dyn Extension>> {
         let agreed = negotiate::client_process_response(&self.config, params, &names(accepted))?;
-        Ok(Box::new(PerMessageDeflate::new(agreed, &self.config.compress)?))
+        Ok(Box::new(PerMessageDeflate::for_config(agreed, &self.config)?))
     }
 }
 
@@ -101,7 +101,7 @@ impl ServerFactory for ServerDeflateFactory {
         accepted: &[&dyn Extension],
     ) -> Result<(Vec<Param>, Box<dyn Extension>)> {
         let (response, agreed) = negotiate::server_process_request(&self.config, params, &names(accepted))?;
-        let ext: Box<dyn Extension> = Box::new(PerMessageDeflate::new(agreed, &self.config.compress)?);
+        let ext: Box<dyn Extension> = Box::new(PerMessageDeflate::for_config(agreed, &self.config)?);
         Ok((owned(&response), ext))
     }
 }

@@ -19,8 +19,9 @@ pub trait Extension: Send {
     /// extension's own buffers, until the next call.
     fn encode<'a>(&'a mut self, frame: &Frame<'a>) -> Result<Frame<'a>>;
 
-    /// Decodes one incoming frame; `max_size` (0: no limit) bounds the
-    /// decoded payload (`Error::PayloadTooBig` beyond it).
+    /// Decodes one incoming frame; `max_size` bounds the decoded payload
+    /// (`Error::PayloadTooBig` beyond it; `limit::NO_LIMIT`: none; 0: only
+    /// empty output).
     fn decode<'a>(&'a mut self, frame: &Frame<'a>, max_size: usize) -> Result<Frame<'a>>;
 
     /// The concrete type, so that a factory can recognise extensions

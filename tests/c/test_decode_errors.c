@@ -27,10 +27,10 @@ static void check_sticky(pmd_extension *ext, pmd_result want) {
     pmd_frame out, untouched;
     memset(&out, 0x3c, sizeof out);
     memcpy(&untouched, &out, sizeof out);
-    CHECK_RESULT(decode(ext, PMD_OPCODE_TEXT, true, true, HELLO, sizeof HELLO, 0, &out), want);
-    CHECK_RESULT(decode(ext, PMD_OPCODE_PING, true, false, "p", 1, 0, &out), want);
-    CHECK_RESULT(decode(ext, PMD_OPCODE_BINARY, true, false, "raw", 3, 0, &out), want);
-    CHECK_RESULT(decode(ext, PMD_OPCODE_CONTINUATION, true, false, "x", 1, 0, &out), want);
+    CHECK_RESULT(decode(ext, PMD_OPCODE_TEXT, true, true, HELLO, sizeof HELLO, SIZE_MAX, &out), want);
+    CHECK_RESULT(decode(ext, PMD_OPCODE_PING, true, false, "p", 1, SIZE_MAX, &out), want);
+    CHECK_RESULT(decode(ext, PMD_OPCODE_BINARY, true, false, "raw", 3, SIZE_MAX, &out), want);
+    CHECK_RESULT(decode(ext, PMD_OPCODE_CONTINUATION, true, false, "x", 1, SIZE_MAX, &out), want);
     CHECK(memcmp(&out, &untouched, sizeof out) == 0);
     CHECK_EQ(pmd_result_close_code(want), want == PMD_ERR_PROTOCOL         ? 1002
                                           : want == PMD_ERR_CORRUPT_DATA    ? 1007
@@ -144,14 +144,14 @@ static void test_error_table(void) {
         size_t n;
         for (k = 0; k < c->n_ok; k++) {
             n = unhex(c->ok[k].data, buf);
-            if (!CHECK_OK(decode(ext, c->ok[k].op, c->ok[k].fin, c->ok[k].rsv1, buf, n, 0, &out))) {
+            if (!CHECK_OK(decode(ext, c->ok[k].op, c->ok[k].fin, c->ok[k].rsv1, buf, n, SIZE_MAX, &out))) {
                 fprintf(stderr, "    case \"%s\", setup frame %lu\n", c->what, (unsigned long)k);
             }
         }
         n = unhex(c->bad.data, buf);
         memset(&out, 0x3c, sizeof out);
         memcpy(&untouched, &out, sizeof out);
-        if (!CHECK_RESULT(decode(ext, c->bad.op, c->bad.fin, c->bad.rsv1, buf, n, 0, &out),
+        if (!CHECK_RESULT(decode(ext, c->bad.op, c->bad.fin, c->bad.rsv1, buf, n, SIZE_MAX, &out),
                           c->want)) {
             fprintf(stderr, "    case \"%s\"\n", c->what);
         }
@@ -177,7 +177,7 @@ static void test_distance_beyond_agreed_window(void) {
     in = frame_make(PMD_OPCODE_BINARY, true, msg, sizeof msg);
     CHECK_OK(pmd_extension_encode(enc, &in, &wire));
     CHECK(wire.len < 6000); /* the repeat was found */
-    if (CHECK_RESULT(pmd_extension_decode(dec, &wire, 0, &out), PMD_ERR_CORRUPT_DATA)) {
+    if (CHECK_RESULT(pmd_extension_decode(dec, &wire, SIZE_MAX, &out), PMD_ERR_CORRUPT_DATA)) {
         CHECK_LAST_ERROR("invalid DEFLATE data");
         check_sticky(dec, PMD_ERR_CORRUPT_DATA);
     } else {
@@ -193,11 +193,11 @@ static void test_distance_beyond_agreed_window(void) {
     dec = new_ext(9);
     in = frame_make(PMD_OPCODE_BINARY, true, msg, 5000);
     CHECK_OK(pmd_extension_encode(enc, &in, &wire));
-    CHECK_OK(pmd_extension_decode(dec, &wire, 0, &out));
+    CHECK_OK(pmd_extension_decode(dec, &wire, SIZE_MAX, &out));
     CHECK_BYTES(out.data, out.len, msg, 5000);
     CHECK_OK(pmd_extension_encode(enc, &in, &wire));
     CHECK(wire.len < 100);
-    CHECK_RESULT(pmd_extension_decode(dec, &wire, 0, &out), PMD_ERR_CORRUPT_DATA);
+    CHECK_RESULT(pmd_extension_decode(dec, &wire, SIZE_MAX, &out), PMD_ERR_CORRUPT_DATA);
     CHECK_LAST_ERROR("invalid DEFLATE data");
     check_sticky(dec, PMD_ERR_CORRUPT_DATA);
     pmd_extension_free(enc);
@@ -229,9 +229,19 @@ static void test_max_size(void) {
     ext = new_ext(15);
     CHECK_OK(decode(ext, TEXT, true, true, wire.p, wire.len, n, &out));
     CHECK_BYTES(out.data, out.len, msg, n);
-    /* And max_size 0 means no limit. */
-    CHECK_OK(decode(ext, TEXT, true, true, wire.p, wire.len, 0, &out));
+    /* SIZE_MAX means no limit. */
+    CHECK_OK(decode(ext, TEXT, true, true, wire.p, wire.len, SIZE_MAX, &out));
     CHECK_EQ(out.len, n);
+    pmd_extension_free(ext);
+
+    /* max_size 0 allows only empty output: a spent budget is refused. */
+    ext = new_ext(15);
+    CHECK_RESULT(decode(ext, TEXT, true, true, wire.p, wire.len, 0, &out), PMD_ERR_PAYLOAD_TOO_BIG);
+    CHECK_LAST_ERROR("max_size of 0 bytes");
+    pmd_extension_free(ext);
+    ext = new_ext(15);
+    CHECK_OK(decode(ext, TEXT, true, true, "\0", 1, 0, &out)); /* the empty message */
+    CHECK_EQ(out.len, 0);
     pmd_extension_free(ext);
 
     /* One byte less is too big, and sticky. */
@@ -303,15 +313,15 @@ static void test_null_pointers_are_not_sticky(void) {
     in.rsv1 = true;
     memset(&out, 0x3c, sizeof out);
     memcpy(&untouched, &out, sizeof out);
-    CHECK_RESULT(pmd_extension_decode(NULL, &in, 0, &out), PMD_ERR_NULL_POINTER);
-    CHECK_RESULT(pmd_extension_decode(ext, NULL, 0, &out), PMD_ERR_NULL_POINTER);
-    CHECK_RESULT(pmd_extension_decode(ext, &in, 0, NULL), PMD_ERR_NULL_POINTER);
+    CHECK_RESULT(pmd_extension_decode(NULL, &in, SIZE_MAX, &out), PMD_ERR_NULL_POINTER);
+    CHECK_RESULT(pmd_extension_decode(ext, NULL, SIZE_MAX, &out), PMD_ERR_NULL_POINTER);
+    CHECK_RESULT(pmd_extension_decode(ext, &in, SIZE_MAX, NULL), PMD_ERR_NULL_POINTER);
     in.data = NULL;
-    CHECK_RESULT(pmd_extension_decode(ext, &in, 0, &out), PMD_ERR_NULL_POINTER);
+    CHECK_RESULT(pmd_extension_decode(ext, &in, SIZE_MAX, &out), PMD_ERR_NULL_POINTER);
     CHECK(memcmp(&out, &untouched, sizeof out) == 0);
     /* Nothing changed: the same extension still decodes. */
     in.data = HELLO;
-    CHECK_OK(pmd_extension_decode(ext, &in, 0, &out));
+    CHECK_OK(pmd_extension_decode(ext, &in, SIZE_MAX, &out));
     CHECK_BYTES(out.data, out.len, "Hello", 5);
     pmd_extension_free(ext);
 }
@@ -320,7 +330,7 @@ static void test_null_pointers_are_not_sticky(void) {
 static void test_encode_survives_decode_error(void) {
     pmd_extension *ext = new_ext(15);
     pmd_frame in, out;
-    CHECK_RESULT(decode(ext, TEXT, true, true, "\xff\xff\xff", 3, 0, &out), PMD_ERR_CORRUPT_DATA);
+    CHECK_RESULT(decode(ext, TEXT, true, true, "\xff\xff\xff", 3, SIZE_MAX, &out), PMD_ERR_CORRUPT_DATA);
     in = frame_make(TEXT, true, "Hello", 5);
     CHECK_OK(pmd_extension_encode(ext, &in, &out));
     CHECK_BYTES(out.data, out.len, HELLO, sizeof HELLO);

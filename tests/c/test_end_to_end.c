@@ -80,7 +80,7 @@ static void send_message(pmd_extension *from, pmd_extension *to, const unsigned 
             /* A control frame between fragments passes both ways. */
             pmd_frame ping = frame_make(PMD_OPCODE_PING, true, "hb", 2), pw, po;
             CHECK_OK(pmd_extension_encode(from, &ping, &pw));
-            CHECK_OK(pmd_extension_decode(to, &pw, 0, &po));
+            CHECK_OK(pmd_extension_decode(to, &pw, SIZE_MAX, &po));
             CHECK(po.data == ping.data && po.len == 2 && !po.rsv1);
         }
         off += n;
@@ -118,10 +118,10 @@ static void exchange(endpoint *client, endpoint *server) {
             pmd_frame b = frame_make(PMD_OPCODE_CONTINUATION, true, NULL, 0);
             pmd_frame wa, wb, oa, ob;
             CHECK_OK(pmd_extension_encode(server->ext, &a, &wa));
-            CHECK_OK(pmd_extension_decode(client->ext, &wa, 0, &oa));
+            CHECK_OK(pmd_extension_decode(client->ext, &wa, SIZE_MAX, &oa));
             CHECK_BYTES(oa.data, oa.len, "abc", 3);
             CHECK_OK(pmd_extension_encode(server->ext, &b, &wb));
-            CHECK_OK(pmd_extension_decode(client->ext, &wb, 0, &ob));
+            CHECK_OK(pmd_extension_decode(client->ext, &wb, SIZE_MAX, &ob));
             CHECK_EQ(ob.len, 0);
             CHECK(ob.fin);
         }

@@ -235,7 +235,7 @@ static pmd_frame decode_ok(pmd_extension *ext, uint8_t op, bool fin, bool rsv1, 
     pmd_frame in = frame_make(op, fin, p, n), out;
     in.rsv1 = rsv1;
     memset(&out, 0, sizeof out);
-    CHECK_OK(pmd_extension_decode(ext, &in, 0, &out));
+    CHECK_OK(pmd_extension_decode(ext, &in, SIZE_MAX, &out));
     return out;
 }
 
@@ -295,18 +295,18 @@ static void test_decode_pass_through(void) {
 
     /* Control frames, with the caller's own pointer. */
     in = frame_make(PMD_OPCODE_CLOSE, true, "\x03\xe8", 2);
-    CHECK_OK(pmd_extension_decode(ext, &in, 0, &out));
+    CHECK_OK(pmd_extension_decode(ext, &in, SIZE_MAX, &out));
     CHECK(out.data == in.data && out.len == 2 && out.opcode == PMD_OPCODE_CLOSE);
     /* An uncompressed message and its continuation frames. */
     in = frame_make(PMD_OPCODE_TEXT, false, part1, 6);
     in.rsv2 = true;
-    CHECK_OK(pmd_extension_decode(ext, &in, 0, &out));
+    CHECK_OK(pmd_extension_decode(ext, &in, SIZE_MAX, &out));
     CHECK(out.data == in.data && out.len == 6 && !out.rsv1 && out.rsv2 && !out.fin);
     in = frame_make(PMD_OPCODE_PING, true, "p", 1);
-    CHECK_OK(pmd_extension_decode(ext, &in, 0, &out));
+    CHECK_OK(pmd_extension_decode(ext, &in, SIZE_MAX, &out));
     CHECK(out.data == in.data);
     in = frame_make(PMD_OPCODE_CONTINUATION, true, part2, 4);
-    CHECK_OK(pmd_extension_decode(ext, &in, 0, &out));
+    CHECK_OK(pmd_extension_decode(ext, &in, SIZE_MAX, &out));
     CHECK(out.data == in.data && out.len == 4 && out.fin);
     /* max_size does not apply to frames that are not inflated. */
     in = frame_make(PMD_OPCODE_BINARY, true, part1, 6);
@@ -345,13 +345,13 @@ static void round_trip(pmd_extension *enc, pmd_extension *dec, const unsigned ch
                                                                 : PMD_OPCODE_CONTINUATION,
                                              false, copy + k, 1);
                 piece.rsv1 = off == 0 && k == 0;
-                if (!CHECK_OK(pmd_extension_decode(dec, &piece, 0, &out))) {
+                if (!CHECK_OK(pmd_extension_decode(dec, &piece, SIZE_MAX, &out))) {
                     break;
                 }
                 bytes_append(&got, out.data, out.len);
             }
             free(copy);
-        } else if (!CHECK_OK(pmd_extension_decode(dec, &wire, 0, &out))) {
+        } else if (!CHECK_OK(pmd_extension_decode(dec, &wire, SIZE_MAX, &out))) {
             break;
         } else {
             CHECK(!out.rsv1);
@@ -410,7 +410,7 @@ static void test_in_place(void) {
     CHECK_OK(pmd_extension_encode(tx, &f, &f));
     CHECK(f.rsv1);
     CHECK_BYTES(f.data, f.len, rfc_hello, sizeof rfc_hello);
-    CHECK_OK(pmd_extension_decode(rx, &f, 0, &f));
+    CHECK_OK(pmd_extension_decode(rx, &f, SIZE_MAX, &f));
     CHECK(!f.rsv1);
     CHECK_SPAN((const char *)f.data, f.len, "Hello");
     pmd_extension_free(tx);

@@ -37,14 +37,14 @@ static void test_bool_bytes_other_than_one_count_as_true(void) {
         unsigned char rsv = 0x80, fin = 0xff;
         memcpy(&wire.rsv1, &rsv, 1);
         memcpy(&wire.fin, &fin, 1);
-        CHECK_OK(pmd_extension_decode(rx, &wire, 0, &plain));
+        CHECK_OK(pmd_extension_decode(rx, &wire, SIZE_MAX, &plain));
         CHECK_SPAN((const char *)plain.data, plain.len, "Hello");
     }
     /* A control frame whose rsv1 byte is 4 is RSV1 set: PROTOCOL. */
     pmd_frame ping = frame_make(PMD_OPCODE_PING, true, "p", 1), out;
     unsigned char four = 4;
     memcpy(&ping.rsv1, &four, 1);
-    CHECK_RESULT(pmd_extension_decode(rx, &ping, 0, &out), PMD_ERR_PROTOCOL);
+    CHECK_RESULT(pmd_extension_decode(rx, &ping, SIZE_MAX, &out), PMD_ERR_PROTOCOL);
     pmd_extension_free(tx);
     pmd_extension_free(rx);
 }
@@ -119,12 +119,12 @@ static void test_a_small_message_after_a_big_one_does_not_grow_memory(void) {
     for (size_t i = 0; i < sizeof big; i++) big[i] = (unsigned char)"abcdefgh"[(i * 7 + i / 13) % 8];
     pmd_frame in = frame_make(PMD_OPCODE_BINARY, true, big, sizeof big), out, plain;
     CHECK_OK(pmd_extension_encode(tx, &in, &out));
-    CHECK_OK(pmd_extension_decode(rx, &out, 0, &plain));
+    CHECK_OK(pmd_extension_decode(rx, &out, SIZE_MAX, &plain));
     CHECK_EQ(plain.len, sizeof big);
     size_t after_big = pmd_extension_memory_usage(rx);
     in = frame_make(PMD_OPCODE_TEXT, true, "Hello", 5);
     CHECK_OK(pmd_extension_encode(tx, &in, &out));
-    CHECK_OK(pmd_extension_decode(rx, &out, 0, &plain));
+    CHECK_OK(pmd_extension_decode(rx, &out, SIZE_MAX, &plain));
     CHECK_SPAN((const char *)plain.data, plain.len, "Hello");
     CHECK(pmd_extension_memory_usage(rx) <= after_big);
     pmd_extension_free(tx);

@@ -31,10 +31,10 @@ static size_t decode_two_frames(pmd_extension *ext, size_t *mid) {
     pmd_frame in, out;
     in = frame_make(PMD_OPCODE_TEXT, false, frag1, sizeof frag1);
     in.rsv1 = true;
-    CHECK_OK(pmd_extension_decode(ext, &in, 0, &out));
+    CHECK_OK(pmd_extension_decode(ext, &in, SIZE_MAX, &out));
     *mid = pmd_extension_memory_usage(ext);
     in = frame_make(PMD_OPCODE_CONTINUATION, true, frag2, sizeof frag2);
-    CHECK_OK(pmd_extension_decode(ext, &in, 0, &out));
+    CHECK_OK(pmd_extension_decode(ext, &in, SIZE_MAX, &out));
     return pmd_extension_memory_usage(ext);
 }
 
@@ -122,7 +122,7 @@ static void test_buffers_shrink_after_big_message(void) {
     fill_random(msg, big, 9);
     in = frame_make(PMD_OPCODE_BINARY, true, msg, big);
     CHECK_OK(pmd_extension_encode(enc, &in, &wire));
-    CHECK_OK(pmd_extension_decode(dec, &wire, 0, &out));
+    CHECK_OK(pmd_extension_decode(dec, &wire, SIZE_MAX, &out));
     CHECK_EQ(out.len, big);
     after_big_enc = pmd_extension_memory_usage(enc);
     after_big_dec = pmd_extension_memory_usage(dec);
@@ -134,10 +134,10 @@ static void test_buffers_shrink_after_big_message(void) {
      * second small message on.) */
     in = frame_make(PMD_OPCODE_BINARY, true, "small", 5);
     CHECK_OK(pmd_extension_encode(enc, &in, &wire));
-    CHECK_OK(pmd_extension_decode(dec, &wire, 0, &out));
+    CHECK_OK(pmd_extension_decode(dec, &wire, SIZE_MAX, &out));
     CHECK_BYTES(out.data, out.len, "small", 5);
     CHECK_OK(pmd_extension_encode(enc, &in, &wire));
-    CHECK_OK(pmd_extension_decode(dec, &wire, 0, &out));
+    CHECK_OK(pmd_extension_decode(dec, &wire, SIZE_MAX, &out));
     CHECK_BYTES(out.data, out.len, "small", 5);
     CHECK(pmd_extension_memory_usage(enc) < 64 * KIB);
     CHECK(pmd_extension_memory_usage(dec) < 64 * KIB);

@@ -103,7 +103,7 @@ static int decode_all(pmd_extension *ext, const wire *w, char *why, size_t why_l
     size_t k;
     for (k = 0; k < w->n; k++) {
         pmd_frame out;
-        pmd_result r = pmd_extension_decode(ext, &w->frames[k].f, 0, &out);
+        pmd_result r = pmd_extension_decode(ext, &w->frames[k].f, SIZE_MAX, &out);
         if (r != PMD_OK) {
             if (failures++ == 0) {
                 snprintf(why, why_len, "decode frame %lu: %s: %s", (unsigned long)k,

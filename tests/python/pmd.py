@@ -62,6 +62,8 @@ RESULT_NAMES = {
 }
 
 WINDOW_BITS_NO_VALUE = -1
+# max_size / max_message_size: "no limit".
+SIZE_MAX = ctypes.c_size_t(-1).value
 
 STRATEGY_DEFAULT = 0
 STRATEGY_FILTERED = 1
@@ -434,7 +436,7 @@ class Extension(_Handle):
         _check(lib.pmd_extension_encode(self.ptr, byref(fin), byref(out)), "pmd_extension_encode")
         return self._out_frame(out)
 
-    def decode(self, frame: Frame, max_size: int = 0) -> Frame:
+    def decode(self, frame: Frame, max_size: int = SIZE_MAX) -> Frame:
         fin, keep = self._in_frame(frame)
         self._keep_dec = keep
         out = pmd_frame()

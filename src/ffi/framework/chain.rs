@@ -88,10 +88,13 @@ pub unsafe extern "C" fn pmd_chain_encode(
 }
 
 /// Decodes one incoming frame through every extension of the chain, last
-/// accepted to first (the reference's Frame.parse), each given the same
-/// `max_size` (0: no limit; pass the message's remaining budget). Then, as
-/// the reference's Frame.check, a reserved bit (RSV1-3) still set means no
-/// negotiated extension claimed it: PMD_ERR_PROTOCOL.
+/// accepted to first (the reference's Frame.parse). Each is given
+/// `max_size` (SIZE_MAX: no limit; 0: only empty output) or the room left
+/// under the chain's per-message limit (pmd_chain_set_max_message_size),
+/// whichever is smaller. Then, as the reference's Frame.check, a reserved
+/// bit (RSV1-3) still set means no negotiated extension claimed it:
+/// PMD_ERR_PROTOCOL. The chain's output counts toward its per-message
+/// limit, uncompressed frames included: PMD_ERR_PAYLOAD_TOO_BIG beyond it.
 ///
 /// out->data points at in->data or into memory owned by an extension of
 /// the chain, valid until the next pmd_chain_decode on this chain or
@@ -123,6 +126,32 @@ pub unsafe extern "C" fn pmd_chain_decode(
         let acquire = || Ok((Busy::enter(&chain.decoding, "decode")?, lock(&chain.chain, "chain")?));
         // SAFETY: as above.
         unsafe { frame::process(in_, out, acquire, |(_, inner), frame| inner.decode(frame, max_size)) }
+    })
+}
+
+/// Sets the chain's per-message limit: the most bytes one incoming message
+/// may decode to through the chain, counting every data frame of it,
+/// compressed or not. SIZE_MAX (the default) means no limit; 0 allows only
+/// empty messages. It applies from the next pmd_chain_decode on, to the
+/// message in progress too.
+///
+/// Results: PMD_OK; PMD_ERR_NULL_POINTER; PMD_ERR_INVALID_ARGUMENT when a
+/// decode runs at the same time or when called from inside a callback.
+///
+/// Threads: part of the decode side: never at the same time as
+/// pmd_chain_decode on the same chain.
+///
+/// # Safety
+/// `chain` is NULL or a live chain.
+#[no_mangle]
+pub unsafe extern "C" fn pmd_chain_set_max_message_size(chain: *mut pmd_chain, bytes: usize) -> pmd_result {
+    guard("pmd_chain_set_max_message_size", || {
+        refuse_reentry()?;
+        // SAFETY: forwarded caller guarantee.
+        let chain = unsafe { req(chain, "chain") }?;
+        let _busy = Busy::enter(&chain.decoding, "decode")?;
+        lock(&chain.chain, "chain")?.set_max_message_size(bytes);
+        Ok(())
     })
 }
 

@@ -70,8 +70,8 @@ pub struct pmd_extension_vtable {
     pub encode: Option<unsafe extern "C" fn(state: *mut c_void, in_: *const pmd_frame, out: *mut pmd_frame) -> c_int>,
     /// Required. Decodes one incoming frame (the reference's decode), with
     /// the same rules for `*out` (valid until the next decode call or
-    /// destroy). `max_size` (0: no limit) bounds the decoded payload: return
-    /// PMD_ERR_PAYLOAD_TOO_BIG beyond it. PMD_ERR_PROTOCOL for a frame that
+    /// destroy). `max_size` bounds the decoded payload (SIZE_MAX: no limit;
+    /// 0: only empty output): return PMD_ERR_PAYLOAD_TOO_BIG beyond it. PMD_ERR_PROTOCOL for a frame that
     /// breaks the extension's rules.
     pub decode: Option<
         unsafe extern "C" fn(state: *mut c_void, in_: *const pmd_frame, max_size: usize, out: *mut pmd_frame) -> c_int,

@@ -159,7 +159,7 @@ static void test_both_roles(void) {
     ping = frame(PMD_OPCODE_PING, 1, "hi", 2);
     CHECK_RESULT(pmd_chain_encode(client, &ping, &out), PMD_OK);
     CHECK(out.data == ping.data && out.len == 2 && !out.rsv1 && !out.rsv2);
-    CHECK_RESULT(pmd_chain_decode(server, &ping, 0, &out), PMD_OK);
+    CHECK_RESULT(pmd_chain_decode(server, &ping, SIZE_MAX, &out), PMD_OK);
     CHECK(out.data == ping.data);
 
     /* max_size reaches every decode: x-xor sees it and permessage-deflate
@@ -174,7 +174,7 @@ static void test_both_roles(void) {
         CHECK(xor_last_max_size == 100);
         CHECK(pmd_result_close_code(PMD_ERR_PAYLOAD_TOO_BIG) == 1009);
         /* Sticky. */
-        CHECK_RESULT(pmd_chain_decode(server, &ping, 0, &out), PMD_ERR_PAYLOAD_TOO_BIG);
+        CHECK_RESULT(pmd_chain_decode(server, &ping, SIZE_MAX, &out), PMD_ERR_PAYLOAD_TOO_BIG);
     }
 
     pmd_chain_free(client);
@@ -213,7 +213,7 @@ static void test_negotiation_rules(void) {
     {
         pmd_frame in = frame(PMD_OPCODE_TEXT, 1, "x", 1), out;
         in.rsv2 = true;
-        CHECK_RESULT(pmd_chain_decode(chain, &in, 0, &out), PMD_ERR_PROTOCOL);
+        CHECK_RESULT(pmd_chain_decode(chain, &in, SIZE_MAX, &out), PMD_ERR_PROTOCOL);
         CHECK(strstr(pmd_last_error(), "RSV2") != NULL);
     }
     pmd_chain_free(chain);
@@ -418,7 +418,7 @@ static void test_failing_callbacks(void) {
         mode = M_REENTER;
         CHECK_RESULT(pmd_chain_encode(chain, &in, &out), PMD_ERR_CORRUPT_DATA); /* the nested calls were refused */
         CHECK(pmd_chain_count(chain) == 3); /* and the chain survived its callback's free */
-        CHECK_RESULT(pmd_chain_decode(chain, &in, 0, &out), PMD_ERR_INVALID_ARGUMENT); /* opcode 16 */
+        CHECK_RESULT(pmd_chain_decode(chain, &in, SIZE_MAX, &out), PMD_ERR_INVALID_ARGUMENT); /* opcode 16 */
     }
     bad_destroyed = 0;
     pmd_chain_free(chain);
