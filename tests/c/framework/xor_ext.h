@@ -11,7 +11,7 @@
  * and its payload XORed with the key; every incoming data frame must carry
  * RSV2 (PMD_ERR_PROTOCOL otherwise), which is cleared, and the payload is
  * XORed back. Control frames pass through; RSV2 on one is PMD_ERR_PROTOCOL.
- * A decoded payload over max_size (when not 0) is PMD_ERR_PAYLOAD_TOO_BIG.
+ * A decoded payload over max_size (SIZE_MAX: no limit) is PMD_ERR_PAYLOAD_TOO_BIG.
  *
  * Header-only (static functions) so that each program gets its own copy.
  * The counters let tests prove that every instance is destroyed once. */
@@ -69,7 +69,7 @@ static int xor_encode(void *state, const pmd_frame *in, pmd_frame *out) {
 
 static int xor_decode(void *state, const pmd_frame *in, size_t max_size, pmd_frame *out) {
     xor_last_max_size = max_size;
-    if (max_size != 0 && in->len > max_size) {
+    if (in->len > max_size) {
         return PMD_ERR_PAYLOAD_TOO_BIG;
     }
     return xor_apply((xor_state *)state, 1, in, out);
