@@ -87,6 +87,13 @@
 
 
 /*
+ The window sizes RFC 7692 section 7.1.2 allows.
+ */
+#define MIN_WINDOW_BITS 8
+
+#define MAX_WINDOW_BITS 15
+
+/*
  The result of every fallible function. PMD_OK is 0.
  */
 typedef enum pmd_result {
@@ -209,6 +216,31 @@ typedef struct pmd_param {
 } pmd_param;
 
 /*
+ A client factory's get_request_params: see pmd_client_factory.
+ */
+typedef int (*pmd_get_request_params_callback)(void *user,
+                                               const struct pmd_param **params,
+                                               size_t *n);
+
+/*
+ An extension's encode callback: see pmd_extension_vtable.
+ */
+typedef int (*pmd_encode_callback)(void *state, const struct pmd_frame *frame, struct pmd_frame *out);
+
+/*
+ An extension's decode callback: see pmd_extension_vtable.
+ */
+typedef int (*pmd_decode_callback)(void *state,
+                                   const struct pmd_frame *frame,
+                                   size_t max_size,
+                                   struct pmd_frame *out);
+
+/*
+ Frees an extension's state or a factory's user data.
+ */
+typedef void (*pmd_destroy_callback)(void *ptr);
+
+/*
  The operations of one kind of extension (the reference's abstract
  Extension class), usually a static const table shared by every instance
  of that kind. The library copies the function pointers when an instance
@@ -229,6 +261,13 @@ typedef struct pmd_param {
  */
 typedef struct pmd_extension_vtable {
   /*
+   sizeof(pmd_extension_vtable) as the caller was compiled: the library
+   reads no member beyond it, so that members added later (at the end)
+   do not break compiled callers. Smaller than this version's struct is
+   PMD_ERR_INVALID_ARGUMENT.
+   */
+  size_t size;
+  /*
    The extension's name, a NUL-terminated token (e.g. "x-xor"), alive as
    long as the vtable. NULL or not a token: the instance is refused.
    */
@@ -242,7 +281,7 @@ typedef struct pmd_extension_vtable {
    opcode must stay 0..15; `*out` comes in filled with an invalid
    opcode, so returning PMD_OK without writing it is detected.
    */
-  int (*encode)(void *state, const struct pmd_frame *in_, struct pmd_frame *out);
+  pmd_encode_callback encode;
   /*
    Required. Decodes one incoming frame (the reference's decode), with
    the same rules for `*out` (valid until the next decode call or
@@ -250,7 +289,7 @@ typedef struct pmd_extension_vtable {
    0: only empty output): return PMD_ERR_PAYLOAD_TOO_BIG beyond it. PMD_ERR_PROTOCOL for a frame that
    breaks the extension's rules.
    */
-  int (*decode)(void *state, const struct pmd_frame *in_, size_t max_size, struct pmd_frame *out);
+  pmd_decode_callback decode;
   /*
    Optional (NULL: nothing to free). Frees the instance's state; called
    exactly once, when the chain holding it is freed, when a negotiation
@@ -258,7 +297,7 @@ typedef struct pmd_extension_vtable {
    instance right after the callback that made it returned (a bad name,
    a missing callback, bad response parameters).
    */
-  void (*destroy)(void *state);
+  pmd_destroy_callback destroy;
 } pmd_extension_vtable;
 
 /*
@@ -273,6 +312,16 @@ typedef struct pmd_extension_instance {
 } pmd_extension_instance;
 
 /*
+ A client factory's process_response_params: see pmd_client_factory.
+ */
+typedef int (*pmd_process_response_params_callback)(void *user,
+                                                    const struct pmd_param *params,
+                                                    size_t n,
+                                                    const struct pmd_extension_instance *accepted,
+                                                    size_t n_accepted,
+                                                    struct pmd_extension_instance *out);
+
+/*
  A client-side factory (the reference's ClientExtensionFactory). Fill
  one in and pass it to pmd_negotiator_add_client, which copies it.
 
@@ -282,6 +331,10 @@ typedef struct pmd_extension_instance {
  pmd_chain_* functions, throw or longjmp.
  */
 typedef struct pmd_client_factory {
+  /*
+   sizeof(pmd_client_factory), as for pmd_extension_vtable.
+   */
+  size_t size;
   /*
    The extension's name, a NUL-terminated token, alive as long as the
    negotiator. Response elements with this name are given to this
@@ -302,7 +355,7 @@ typedef struct pmd_client_factory {
    Names and values must be tokens (value NULL: no value); anything else
    fails the offer with PMD_ERR_INVALID_ARGUMENT.
    */
-  int (*get_request_params)(void *user, const struct pmd_param **params, size_t *n);
+  pmd_get_request_params_callback get_request_params;
   /*
    Required. Processes the parameters of a server response element with
    this factory's name (the reference's process_response_params).
@@ -315,19 +368,26 @@ typedef struct pmd_client_factory {
    tried); any other error fails the negotiation with that result. On
    any error `*out` is ignored: free what you created yourself.
    */
-  int (*process_response_params)(void *user,
-                                 const struct pmd_param *params,
-                                 size_t n,
-                                 const struct pmd_extension_instance *accepted,
-                                 size_t n_accepted,
-                                 struct pmd_extension_instance *out);
+  pmd_process_response_params_callback process_response_params;
   /*
    Optional (NULL: nothing to free). Frees `user`; called exactly once,
    from pmd_negotiator_free, only if pmd_negotiator_add_client returned
    PMD_OK.
    */
-  void (*destroy)(void *user);
+  pmd_destroy_callback destroy;
 } pmd_client_factory;
+
+/*
+ A server factory's process_request_params: see pmd_server_factory.
+ */
+typedef int (*pmd_process_request_params_callback)(void *user,
+                                                   const struct pmd_param *params,
+                                                   size_t n,
+                                                   const struct pmd_extension_instance *accepted,
+                                                   size_t n_accepted,
+                                                   const struct pmd_param **response,
+                                                   size_t *n_response,
+                                                   struct pmd_extension_instance *out);
 
 /*
  A server-side factory (the reference's ServerExtensionFactory). Fill
@@ -335,6 +395,10 @@ typedef struct pmd_client_factory {
  thread rules of pmd_client_factory apply.
  */
 typedef struct pmd_server_factory {
+  /*
+   sizeof(pmd_server_factory), as for pmd_extension_vtable.
+   */
+  size_t size;
   /*
    The extension's name, a NUL-terminated token, alive as long as the
    negotiator. Client offers with this name are given to this factory.
@@ -359,20 +423,13 @@ typedef struct pmd_server_factory {
    name, then the next offer, is tried); any other error fails the
    negotiation with that result. On any error the outputs are ignored.
    */
-  int (*process_request_params)(void *user,
-                                const struct pmd_param *params,
-                                size_t n,
-                                const struct pmd_extension_instance *accepted,
-                                size_t n_accepted,
-                                const struct pmd_param **response,
-                                size_t *n_response,
-                                struct pmd_extension_instance *out);
+  pmd_process_request_params_callback process_request_params;
   /*
    Optional (NULL: nothing to free). Frees `user`; called exactly once,
    from pmd_negotiator_free, only if pmd_negotiator_add_server returned
    PMD_OK.
    */
-  void (*destroy)(void *user);
+  pmd_destroy_callback destroy;
 } pmd_server_factory;
 
 #ifdef __cplusplus
@@ -666,9 +723,10 @@ void pmd_extension_free(struct pmd_extension *ext);
 
 /*
  Fills `*out` with pmdeflate's own permessage-deflate client factory for
- a copy of `cfg` (its offer and the response rules of SPEC section 4):
- one pmd_client_factory among others, to add to a negotiator with
- pmd_negotiator_add_client. Its extensions encode and decode like a
+ a copy of `cfg` (its offer and the client rules of RFC 7692 section
+ 7.1, as docs/negotiation.md tables them): one pmd_client_factory among
+ others, to add to a negotiator with pmd_negotiator_add_client, which
+ then runs it natively. Its extensions encode and decode like a
  pmd_extension; their vtable's name is "permessage-deflate". Its
  callbacks are thread-safe.
 
@@ -687,17 +745,16 @@ enum pmd_result pmd_client_factory_permessage_deflate(const struct pmd_config *c
 
 /*
  Fills `*out` with pmdeflate's own permessage-deflate server factory for
- a copy of `cfg` (the rules of SPEC section 5), to add with
+ a copy of `cfg` (the server rules of RFC 7692 section 7.1), to add with
  pmd_negotiator_add_server. `require` has no effect here, as the
- reference's factory has no such option: a host that needs
+ websockets library's factory has no such option: a host that needs
  permessage-deflate checks the chain. The response parameters it returns
- live in the extension's state. Ownership as for
- pmd_client_factory_permessage_deflate.
+ are static. Ownership as for pmd_client_factory_permessage_deflate.
 
  Results: PMD_OK; PMD_ERR_NULL_POINTER; PMD_ERR_INVALID_ARGUMENT for a
  config a server cannot use (client_max_window_bits =
  PMD_WINDOW_BITS_NO_VALUE, or require_client_max_window_bits without
- client_max_window_bits), as the reference's constructor refuses it.
+ client_max_window_bits).
 
  # Safety
  `cfg` is NULL or a live config; `out` is NULL or writable.
@@ -708,7 +765,8 @@ enum pmd_result pmd_server_factory_permessage_deflate(const struct pmd_config *c
 /*
  The vtable of the extensions made by the built-in permessage-deflate
  factories, to recognise them in an accepted list or with pmd_chain_get
- (compare vtable pointers). Static, never NULL.
+ (compare vtable pointers). Static, never NULL. Only the built-in
+ factories make instances with it.
  */
 const struct pmd_extension_vtable *pmd_permessage_deflate_vtable(void);
 
@@ -872,8 +930,9 @@ enum pmd_result pmd_negotiator_server_negotiate(const struct pmd_negotiator *neg
  pmd_result, for a concurrent encode call, or from inside a callback.
 
  Threads: may be called while another thread runs pmd_chain_decode on
- the same chain (the two are serialised inside, so the callbacks of one
- chain never run at the same time), never with another encode.
+ the same chain, never with another encode. permessage-deflate encodes
+ and decodes at the same time; the callbacks of C extensions of one
+ chain never run at the same time.
 
  # Safety
  `chain` is NULL or a live chain; `in` and `out` NULL or valid.
@@ -933,8 +992,7 @@ enum pmd_result pmd_chain_decode(struct pmd_chain *chain,
 enum pmd_result pmd_chain_set_max_message_size(struct pmd_chain *chain, size_t bytes);
 
 /*
- The number of extensions in the chain; 0 for NULL. Thread-safe (it
- waits for a running encode or decode).
+ The number of extensions in the chain; 0 for NULL. Thread-safe.
 
  # Safety
  `chain` is NULL or a live chain.

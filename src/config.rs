@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::limit::NO_LIMIT;
-use crate::params::ClientBits;
+use crate::params::{check_window_bits, ClientBits};
 
 /// zlib's strategies (`Z_DEFAULT_STRATEGY` .. `Z_FIXED`).
 pub const STRATEGY_MAX: i32 = 4;
@@ -63,11 +63,12 @@ impl Default for Config {
 pub const WINDOW_BITS_NO_VALUE: i32 = -1;
 
 fn window_bits(name: &str, bits: i32) -> Result<Option<u8>> {
-    match bits {
-        0 => Ok(None),
-        8..=15 => Ok(Some(bits as u8)),
-        _ => Err(Error::invalid(format!("{name} must be 0 (unset) or 8..15, got {bits}"))),
+    if bits == 0 {
+        return Ok(None);
     }
+    check_window_bits(name, bits.into())
+        .map(Some)
+        .map_err(|_| Error::invalid(format!("{name} must be 0 (unset) or 8..15, got {bits}")))
 }
 
 impl Config {

@@ -3,9 +3,13 @@
 //! The two sides share nothing but a memory counter, so a writer thread and
 //! a reader thread may each own one.
 
+use std::sync::{Mutex, MutexGuard};
+
 use crate::config::{CompressSettings, Config};
 use crate::error::{Error, Result};
 use crate::limit::{Bound, MessageLimit};
+use crate::lock::lock_side;
+use crate::params::check_window_bits;
 use crate::zstream::{Deflater, InflateStatus, Inflater, MemoryCounter};
 
 pub const OP_CONT: u8 = 0;
@@ -372,31 +376,28 @@ impl Decoder {
     }
 }
 
-/// One connection's negotiated permessage-deflate.
-pub struct Extension {
-    pub agreed: Agreed,
-    pub encoder: Encoder,
-    pub decoder: Decoder,
+/// One connection's negotiated permessage-deflate (the reference's
+/// `PerMessageDeflate`): the handle C holds as `pmd_extension` and the
+/// member a chain holds. Each side has its own lock, so a writer thread and
+/// a reader thread can use it at once; a second call on a side already in
+/// use is refused instead of racing.
+pub struct PerMessageDeflate {
+    agreed: Agreed,
     counter: MemoryCounter,
+    encoder: Mutex<Encoder>,
+    decoder: Mutex<Decoder>,
 }
 
-fn check_bits(name: &str, bits: u8) -> Result<()> {
-    if !(8..=15).contains(&bits) {
-        return Err(Error::invalid(format!("{name} must be 8..15, got {bits}")));
-    }
-    Ok(())
-}
-
-impl Extension {
+impl PerMessageDeflate {
     /// Builds an extension from agreed parameters. zlib streams are created
     /// when the first message needs them, so an idle connection holds none.
-    pub fn new(agreed: Agreed, settings: &CompressSettings) -> Result<Extension> {
-        check_bits("remote_max_window_bits", agreed.remote_max_window_bits)?;
-        check_bits("local_max_window_bits", agreed.local_max_window_bits)?;
+    pub fn new(agreed: Agreed, settings: &CompressSettings) -> Result<PerMessageDeflate> {
+        check_window_bits("remote_max_window_bits", agreed.remote_max_window_bits.into())?;
+        check_window_bits("local_max_window_bits", agreed.local_max_window_bits.into())?;
         let counter = MemoryCounter::default();
-        Ok(Extension {
+        Ok(PerMessageDeflate {
             agreed,
-            encoder: Encoder {
+            encoder: Mutex::new(Encoder {
                 window_bits: agreed.local_max_window_bits,
                 no_context_takeover: agreed.local_no_context_takeover,
                 settings: *settings,
@@ -406,8 +407,8 @@ impl Extension {
                 buf: Vec::new(),
                 buf_held: 0,
                 last_len: 0,
-            },
-            decoder: Decoder {
+            }),
+            decoder: Mutex::new(Decoder {
                 window_bits: agreed.remote_max_window_bits,
                 no_context_takeover: agreed.remote_no_context_takeover,
                 counter: counter.clone(),
@@ -418,34 +419,59 @@ impl Extension {
                 buf: Vec::new(),
                 buf_held: 0,
                 last_len: 0,
-            },
+            }),
             counter,
         })
     }
 
     /// Builds an extension from agreed parameters with a config's zlib
     /// settings and per-message limit.
-    pub fn for_config(agreed: Agreed, cfg: &Config) -> Result<Extension> {
-        let mut ext = Extension::new(agreed, &cfg.compress)?;
-        ext.decoder.set_max_message_size(cfg.max_message_size);
+    pub fn for_config(agreed: Agreed, cfg: &Config) -> Result<PerMessageDeflate> {
+        let ext = PerMessageDeflate::new(agreed, &cfg.compress)?;
+        ext.set_max_message_size(cfg.max_message_size)?;
         Ok(ext)
     }
 
-    pub fn encode<'a>(&'a mut self, frame: &Frame<'a>) -> Result<Frame<'a>> {
-        self.encoder.encode(frame)
+    /// What was agreed, seen from this endpoint.
+    pub fn agreed(&self) -> Agreed {
+        self.agreed
     }
 
+    /// The encode side, for one call; an overlapping call is refused.
+    pub fn encoder(&self) -> Result<MutexGuard<'_, Encoder>> {
+        lock_side(&self.encoder, "encode", "extension")
+    }
+
+    /// The decode side, for one call; an overlapping call is refused.
+    pub fn decoder(&self) -> Result<MutexGuard<'_, Decoder>> {
+        lock_side(&self.decoder, "decode", "extension")
+    }
+
+    /// Encodes with exclusive access (no lock taken).
+    pub fn encode<'a>(&'a mut self, frame: &Frame<'a>) -> Result<Frame<'a>> {
+        side(&mut self.encoder)?.encode(frame)
+    }
+
+    /// Decodes with exclusive access (no lock taken).
     pub fn decode<'a>(&'a mut self, frame: &Frame<'a>, max_size: usize) -> Result<Frame<'a>> {
-        self.decoder.decode(frame, max_size)
+        side(&mut self.decoder)?.decode(frame, max_size)
+    }
+
+    /// Sets the decode side's per-message limit (`NO_LIMIT`: none).
+    pub fn set_max_message_size(&self, bytes: usize) -> Result<()> {
+        self.decoder()?.set_max_message_size(bytes);
+        Ok(())
     }
 
     /// Bytes held by zlib and the output buffers now (not the handle).
     pub fn memory_usage(&self) -> usize {
         self.counter.get()
     }
+}
 
-    /// The parts, for a C handle that locks each side on its own.
-    pub fn into_parts(self) -> (Agreed, MemoryCounter, Encoder, Decoder) {
-        (self.agreed, self.counter, self.encoder, self.decoder)
-    }
+/// A side reached through `&mut`: no lock, but a side poisoned by a panic
+/// stays unusable.
+fn side<T>(m: &mut Mutex<T>) -> Result<&mut T> {
+    m.get_mut()
+        .map_err(|_| Error::Internal("a side of this extension failed internally earlier".into()))
 }

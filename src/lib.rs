@@ -17,10 +17,11 @@ pub mod ffi;
 pub mod framework;
 pub mod header;
 pub mod limit;
+pub mod lock;
 pub mod negotiate;
 pub mod params;
 pub mod zstream;
 
 pub use config::Config;
 pub use error::Error;
-pub use extension::{Agreed, Decoder, Encoder, Extension, Frame};
+pub use extension::{Agreed, Decoder, Encoder, Frame, PerMessageDeflate};

@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::extension::Agreed;
 use crate::header::{self, ParamRef};
-use crate::params::{self, ClientBits, Params};
+use crate::params::{self, ClientBits, Params, StaticParam};
 
 /// The extension's registered name.
 pub const NAME: &str = "permessage-deflate";
@@ -21,7 +21,7 @@ fn check_not_accepted(accepted: &[&[u8]], verb: &str) -> Result<()> {
 }
 
 /// A client's offer: the configured parameters, each only when set.
-pub fn client_request_params(cfg: &Config) -> Vec<ParamRef<'static>> {
+pub fn client_request_params(cfg: &Config) -> Vec<StaticParam> {
     params::build(&Params {
         server_no_context_takeover: cfg.server_no_context_takeover,
         client_no_context_takeover: cfg.client_no_context_takeover,
@@ -33,7 +33,7 @@ pub fn client_request_params(cfg: &Config) -> Vec<ParamRef<'static>> {
 /// The Sec-WebSocket-Extensions value a client sends.
 pub fn client_offer(cfg: &Config) -> String {
     // NAME and the parameters are tokens, so building cannot fail.
-    header::build(NAME.as_bytes(), &client_request_params(cfg)).unwrap_or_default()
+    header::build(NAME.as_bytes(), &params::refs(&client_request_params(cfg))).unwrap_or_default()
 }
 
 /// A client reads the server's response parameters for permessage-deflate.
@@ -106,7 +106,7 @@ pub fn server_process_request(
     cfg: &Config,
     request: &[ParamRef<'_>],
     accepted: &[&[u8]],
-) -> Result<(Vec<ParamRef<'static>>, Agreed)> {
+) -> Result<(Vec<StaticParam>, Agreed)> {
     let cfg_client_bits = cfg.validate_for_server()?;
     check_not_accepted(accepted, "skipped")?;
     let req = params::extract(request, true)?;
@@ -182,7 +182,7 @@ pub fn server_negotiate(cfg: &Config, request: &[u8]) -> Result<Option<(String, 
     for element in elements.iter().filter(|e| e.name == NAME) {
         match server_process_request(cfg, &element.param_refs(), &[]) {
             Ok((params, agreed)) => {
-                let value = header::build(NAME.as_bytes(), &params)?;
+                let value = header::build(NAME.as_bytes(), &params::refs(&params))?;
                 return Ok(Some((value, agreed)));
             }
             // A declined offer: try the next one.

@@ -2,13 +2,57 @@
 //! and validate them from one element, and serialise agreed values. This is
 //! the reference's `_extract_parameters` and `_build_parameters`.
 
+use std::ffi::CStr;
+
 use crate::error::{Error, Result};
 use crate::header::ParamRef;
 
-pub const SERVER_NO_CONTEXT_TAKEOVER: &str = "server_no_context_takeover";
-pub const CLIENT_NO_CONTEXT_TAKEOVER: &str = "client_no_context_takeover";
-pub const SERVER_MAX_WINDOW_BITS: &str = "server_max_window_bits";
-pub const CLIENT_MAX_WINDOW_BITS: &str = "client_max_window_bits";
+/// Each name once, as text and as the NUL-terminated string handed to C.
+macro_rules! names {
+    ($( $name:ident, $c_name:ident = $text:literal; )*) => {$(
+        pub const $name: &str = $text;
+        pub const $c_name: &CStr = match CStr::from_bytes_with_nul(concat!($text, "\0").as_bytes()) {
+            Ok(c) => c,
+            Err(_) => panic!("a parameter name holds a NUL"),
+        };
+    )*};
+}
+
+names! {
+    SERVER_NO_CONTEXT_TAKEOVER, C_SERVER_NO_CONTEXT_TAKEOVER = "server_no_context_takeover";
+    CLIENT_NO_CONTEXT_TAKEOVER, C_CLIENT_NO_CONTEXT_TAKEOVER = "client_no_context_takeover";
+    SERVER_MAX_WINDOW_BITS, C_SERVER_MAX_WINDOW_BITS = "server_max_window_bits";
+    CLIENT_MAX_WINDOW_BITS, C_CLIENT_MAX_WINDOW_BITS = "client_max_window_bits";
+}
+
+/// The window sizes RFC 7692 section 7.1.2 allows.
+pub const MIN_WINDOW_BITS: u8 = 8;
+pub const MAX_WINDOW_BITS: u8 = 15;
+
+/// Checks agreed window bits.
+pub fn check_window_bits(name: &str, bits: i64) -> Result<u8> {
+    u8::try_from(bits)
+        .ok()
+        .filter(|b| (MIN_WINDOW_BITS..=MAX_WINDOW_BITS).contains(b))
+        .ok_or_else(|| Error::invalid(format!("{name} must be 8..15, got {bits}")))
+}
+
+/// A serialised parameter: static, NUL-terminated strings, so that it can
+/// be handed to C callers without an owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StaticParam {
+    pub name: &'static CStr,
+    pub value: Option<&'static CStr>,
+}
+
+impl StaticParam {
+    pub fn as_ref(&self) -> ParamRef<'static> {
+        ParamRef {
+            name: self.name.to_bytes(),
+            value: self.value.map(CStr::to_bytes),
+        }
+    }
+}
 
 /// `client_max_window_bits` in an offer: advertised without a value (the
 /// client can honour any value the server picks) or with a limit.
@@ -27,12 +71,11 @@ pub struct Params {
     pub client_max_window_bits: Option<ClientBits>,
 }
 
-/// The exact strings "8".."15", static so that serialised parameters can be
-/// handed to C callers without an owner.
-const BITS_STR: [&str; 8] = ["8", "9", "10", "11", "12", "13", "14", "15"];
+/// The exact spellings "8".."15" (no sign, no leading zero, no spaces).
+const BITS_STR: [&CStr; 8] = [c"8", c"9", c"10", c"11", c"12", c"13", c"14", c"15"];
 
-pub fn bits_str(bits: u8) -> &'static str {
-    BITS_STR[usize::from(bits.clamp(8, 15) - 8)]
+fn bits_str(bits: u8) -> &'static CStr {
+    BITS_STR[usize::from(bits.clamp(MIN_WINDOW_BITS, MAX_WINDOW_BITS) - MIN_WINDOW_BITS)]
 }
 
 fn lossy(b: &[u8]) -> String {
@@ -42,7 +85,7 @@ fn lossy(b: &[u8]) -> String {
 fn parse_bits(name: &str, value: Option<&[u8]>) -> Result<u8> {
     // Only the exact spellings: no sign, no leading zero, no whitespace.
     value
-        .and_then(|v| BITS_STR.iter().position(|s| s.as_bytes() == v))
+        .and_then(|v| BITS_STR.iter().position(|s| s.to_bytes() == v))
         .map(|i| i as u8 + 8)
         .ok_or_else(|| invalid_value(name, value))
 }
@@ -100,31 +143,33 @@ pub fn extract(params: &[ParamRef<'_>], is_server: bool) -> Result<Params> {
 }
 
 /// Serialises parameters in the order of SPEC section 4; each only when set.
-pub fn build(p: &Params) -> Vec<ParamRef<'static>> {
+pub fn build(p: &Params) -> Vec<StaticParam> {
     let mut out = Vec::with_capacity(4);
-    let flag = |name: &'static str| ParamRef {
-        name: name.as_bytes(),
-        value: None,
-    };
-    let bits = |name: &'static str, b: u8| ParamRef {
-        name: name.as_bytes(),
-        value: Some(bits_str(b).as_bytes()),
+    let flag = |name| StaticParam { name, value: None };
+    let bits = |name, b| StaticParam {
+        name,
+        value: Some(bits_str(b)),
     };
     if p.server_no_context_takeover {
-        out.push(flag(SERVER_NO_CONTEXT_TAKEOVER));
+        out.push(flag(C_SERVER_NO_CONTEXT_TAKEOVER));
     }
     if p.client_no_context_takeover {
-        out.push(flag(CLIENT_NO_CONTEXT_TAKEOVER));
+        out.push(flag(C_CLIENT_NO_CONTEXT_TAKEOVER));
     }
     if let Some(b) = p.server_max_window_bits {
-        out.push(bits(SERVER_MAX_WINDOW_BITS, b));
+        out.push(bits(C_SERVER_MAX_WINDOW_BITS, b));
     }
     match p.client_max_window_bits {
-        Some(ClientBits::NoValue) => out.push(flag(CLIENT_MAX_WINDOW_BITS)),
-        Some(ClientBits::Bits(b)) => out.push(bits(CLIENT_MAX_WINDOW_BITS, b)),
+        Some(ClientBits::NoValue) => out.push(flag(C_CLIENT_MAX_WINDOW_BITS)),
+        Some(ClientBits::Bits(b)) => out.push(bits(C_CLIENT_MAX_WINDOW_BITS, b)),
         None => {}
     }
     out
+}
+
+/// Parameters as parsed-header references.
+pub fn refs(list: &[StaticParam]) -> Vec<ParamRef<'static>> {
+    list.iter().map(StaticParam::as_ref).collect()
 }
 
 #[cfg(test)]
@@ -160,7 +205,7 @@ mod tests {
             }
         );
         assert_eq!(
-            build(&got),
+            refs(&build(&got)),
             vec![
                 pr("server_no_context_takeover", None),
                 pr("client_no_context_takeover", None),

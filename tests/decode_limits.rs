@@ -18,7 +18,7 @@ use std::time::Instant;
 use common::{agreed, decode_frames, default_ext, encode_message, frame, joined, Owned, Rng};
 use pmdeflate::config::CompressSettings;
 use pmdeflate::extension::{OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT};
-use pmdeflate::{Error, Extension};
+use pmdeflate::{Error, PerMessageDeflate};
 
 const KIB: usize = 1024;
 const MIB: usize = 1024 * 1024;
@@ -101,11 +101,11 @@ fn metered<T>(f: impl FnOnce() -> T) -> (T, usize) {
 
 // ------------------------------------------------------------- helpers
 
-fn ext(a: pmdeflate::Agreed) -> Extension {
-    Extension::new(a, &CompressSettings::default()).unwrap()
+fn ext(a: pmdeflate::Agreed) -> PerMessageDeflate {
+    PerMessageDeflate::new(a, &CompressSettings::default()).unwrap()
 }
 
-fn decode_one(e: &mut Extension, payload: &[u8], max_size: usize) -> Result<Vec<u8>, Error> {
+fn decode_one(e: &mut PerMessageDeflate, payload: &[u8], max_size: usize) -> Result<Vec<u8>, Error> {
     e.decode(&frame(OP_TEXT, true, true, payload), max_size)
         .map(|f| f.data.to_vec())
 }
@@ -695,7 +695,7 @@ fn rsv1_on_continuation_frames_is_a_protocol_error() {
 #[test]
 fn frames_out_of_order_are_protocol_errors_on_decode() {
     let flushed = hello_flushed();
-    type Setup = fn(&mut Extension, &[u8]);
+    type Setup = fn(&mut PerMessageDeflate, &[u8]);
     let none: Setup = |_, _| {};
     let compressed: Setup = |rx, f| {
         rx.decode(&frame(OP_TEXT, false, true, f), NO_LIMIT).unwrap();

@@ -9,16 +9,16 @@ mod common;
 use common::Rng;
 use pmdeflate::config::CompressSettings;
 use pmdeflate::extension::{OP_BINARY, OP_CONT, OP_TEXT};
-use pmdeflate::{negotiate, Agreed, Config, Error, Extension, Frame};
+use pmdeflate::{negotiate, Agreed, Config, Error, Frame, PerMessageDeflate};
 
-fn ext(bits: u8, nct: bool) -> Extension {
+fn ext(bits: u8, nct: bool) -> PerMessageDeflate {
     let agreed = Agreed {
         remote_no_context_takeover: nct,
         local_no_context_takeover: nct,
         remote_max_window_bits: bits,
         local_max_window_bits: bits,
     };
-    Extension::new(agreed, &CompressSettings::default()).unwrap()
+    PerMessageDeflate::new(agreed, &CompressSettings::default()).unwrap()
 }
 
 #[test]

@@ -11,13 +11,13 @@ use common::{agreed, cut, encode_fragments, frame, joined, pair, Owned, Rng};
 use pmdeflate::config::{CompressSettings, Config};
 use pmdeflate::extension::{OP_BINARY, OP_CONT, OP_PING, OP_TEXT};
 use pmdeflate::limit::NO_LIMIT;
-use pmdeflate::{Error, Extension};
+use pmdeflate::{Error, PerMessageDeflate};
 
 /// Slack for zlib's state and one output chunk above the limit.
 const SLACK: usize = 64 * 1024;
 
 /// The frames of one message as a host receives it.
-fn frames_of(tx: &mut Extension, compressed: bool, msg: &[u8], at: &[usize]) -> Vec<Owned> {
+fn frames_of(tx: &mut PerMessageDeflate, compressed: bool, msg: &[u8], at: &[usize]) -> Vec<Owned> {
     let pieces = cut(msg, at);
     if compressed {
         return encode_fragments(tx, OP_BINARY, &pieces);
@@ -31,7 +31,7 @@ fn frames_of(tx: &mut Extension, compressed: bool, msg: &[u8], at: &[usize]) -> 
 }
 
 /// Decodes a message with a ping between frames, as a host would.
-fn decode(rx: &mut Extension, frames: &[Owned]) -> Result<Vec<u8>, Error> {
+fn decode(rx: &mut PerMessageDeflate, frames: &[Owned]) -> Result<Vec<u8>, Error> {
     let mut out = Vec::new();
     for f in frames {
         out.extend_from_slice(rx.decode(&f.as_frame(), NO_LIMIT)?.data);
@@ -56,7 +56,8 @@ fn exactly_the_limit_passes_and_one_byte_more_fails_in_every_shape() {
                         // Two more receivers of the same stream: one gets the
                         // message reassembled into one frame, one a limit a
                         // byte short.
-                        let fresh = || Extension::new(agreed(false, false, bits, bits), &CompressSettings::default());
+                        let fresh =
+                            || PerMessageDeflate::new(agreed(false, false, bits, bits), &CompressSettings::default());
                         let (mut rx2, mut rx3) = (fresh().unwrap(), fresh().unwrap());
                         // A few messages first, so the limit is met mid-stream.
                         for _ in 0..round {
@@ -75,12 +76,12 @@ fn exactly_the_limit_passes_and_one_byte_more_fails_in_every_shape() {
                         let ctx =
                             format!("bits {bits} round {round} size {size} compressed {compressed} parts {parts}");
 
-                        rx.decoder.set_max_message_size(size);
+                        rx.set_max_message_size(size).unwrap();
                         assert_eq!(decode(&mut rx, &frames).unwrap(), msg, "{ctx}");
-                        rx2.decoder.set_max_message_size(size);
+                        rx2.set_max_message_size(size).unwrap();
                         assert_eq!(decode(&mut rx2, &[whole]).unwrap(), msg, "{ctx}: reassembled");
 
-                        rx3.decoder.set_max_message_size(size - 1);
+                        rx3.set_max_message_size(size - 1).unwrap();
                         let err = decode(&mut rx3, &frames).unwrap_err();
                         assert!(
                             matches!(&err, Error::PayloadTooBig(m) if m.contains(&format!("max message size of {} bytes", size - 1))),
@@ -105,7 +106,7 @@ fn a_bomb_stops_at_the_message_limit_across_frames() {
     let zeros = vec![0u8; 16 << 20];
     let at: Vec<usize> = (1..16).map(|i| i << 20).collect();
     let frames = encode_fragments(&mut tx, OP_TEXT, &cut(&zeros, &at));
-    rx.decoder.set_max_message_size(1 << 20);
+    rx.set_max_message_size(1 << 20).unwrap();
     rx.decode(&frames[0].as_frame(), NO_LIMIT).unwrap();
     let err = rx.decode(&frames[1].as_frame(), NO_LIMIT).unwrap_err();
     assert!(matches!(err, Error::PayloadTooBig(_)), "{err:?}");
@@ -117,7 +118,7 @@ fn the_smaller_of_max_size_and_the_room_left_wins() {
     let (mut tx, mut rx) = pair(agreed(false, false, 15, 15), &CompressSettings::default());
     let msg = vec![b'a'; 3000];
     let frames = encode_fragments(&mut tx, OP_TEXT, &cut(&msg, &[1000, 2000]));
-    rx.decoder.set_max_message_size(2500);
+    rx.set_max_message_size(2500).unwrap();
     assert_eq!(rx.decode(&frames[0].as_frame(), 1000).unwrap().data.len(), 1000);
     assert_eq!(rx.decode(&frames[1].as_frame(), NO_LIMIT).unwrap().data.len(), 1000);
     // 500 bytes of room left, max_size 600: the message limit speaks.
@@ -126,7 +127,7 @@ fn the_smaller_of_max_size_and_the_room_left_wins() {
 
     let (mut tx, mut rx) = pair(agreed(false, false, 15, 15), &CompressSettings::default());
     let frames = encode_fragments(&mut tx, OP_TEXT, &cut(&msg, &[1000]));
-    rx.decoder.set_max_message_size(2500);
+    rx.set_max_message_size(2500).unwrap();
     rx.decode(&frames[0].as_frame(), NO_LIMIT).unwrap();
     // 1500 bytes of room, max_size 1400 for a frame of 2000: max_size speaks.
     let err = rx.decode(&frames[1].as_frame(), 1400).unwrap_err();
@@ -138,7 +139,7 @@ fn a_config_limit_reaches_the_extensions_made_from_it() {
     let mut cfg = Config::default();
     assert_eq!(cfg.max_message_size, NO_LIMIT);
     cfg.max_message_size = 4;
-    let mut rx = Extension::for_config(agreed(false, false, 15, 15), &cfg).unwrap();
+    let mut rx = PerMessageDeflate::for_config(agreed(false, false, 15, 15), &cfg).unwrap();
     rx.decode(&frame(OP_TEXT, true, false, b"1234"), NO_LIMIT).unwrap();
     let err = rx.decode(&frame(OP_TEXT, true, false, b"12345"), NO_LIMIT).unwrap_err();
     assert!(matches!(err, Error::PayloadTooBig(_)), "{err:?}");

@@ -106,7 +106,7 @@ fn every_config_offers_each_set_parameter_once_in_order() {
                         }
                         w
                     };
-                    let got = client_request_params(&c);
+                    let got = pmdeflate::params::refs(&client_request_params(&c));
                     assert_eq!(got, refs(&want), "{snct} {cnct} {sbits} {cbits}");
                     let mut text = String::from("permessage-deflate");
                     for (n, v) in &want {

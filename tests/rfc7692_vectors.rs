@@ -6,9 +6,9 @@ mod common;
 use common::{default_ext, frame};
 use pmdeflate::extension::{OP_CONT, OP_TEXT};
 use pmdeflate::limit::NO_LIMIT;
-use pmdeflate::Extension;
+use pmdeflate::PerMessageDeflate;
 
-fn decode_whole(ext: &mut Extension, payload: &[u8]) -> Vec<u8> {
+fn decode_whole(ext: &mut PerMessageDeflate, payload: &[u8]) -> Vec<u8> {
     let out = ext.decode(&frame(OP_TEXT, true, true, payload), NO_LIMIT).unwrap();
     assert!(!out.rsv1);
     out.data.to_vec()

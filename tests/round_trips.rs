@@ -17,7 +17,7 @@ use common::{agreed, cut, decode_frames, encode_fragments, encode_message, frame
 use pmdeflate::config::CompressSettings;
 use pmdeflate::extension::{OP_BINARY, OP_CONT, OP_PING, OP_PONG, OP_TEXT};
 use pmdeflate::limit::NO_LIMIT;
-use pmdeflate::{Error, Extension, Frame};
+use pmdeflate::{Error, Frame, PerMessageDeflate};
 
 fn settings(level: i32, mem_level: i32, strategy: i32) -> CompressSettings {
     CompressSettings {
@@ -29,7 +29,7 @@ fn settings(level: i32, mem_level: i32, strategy: i32) -> CompressSettings {
 
 /// Sends `msg` from `tx` to `rx` as the given fragments and checks it
 /// arrives intact. Returns the encoded frames.
-fn send(tx: &mut Extension, rx: &mut Extension, opcode: u8, msg: &[u8], at: &[usize]) -> Vec<Owned> {
+fn send(tx: &mut PerMessageDeflate, rx: &mut PerMessageDeflate, opcode: u8, msg: &[u8], at: &[usize]) -> Vec<Owned> {
     let frames = encode_fragments(tx, opcode, &cut(msg, at));
     let got = decode_frames(rx, &frames, NO_LIMIT)
         .unwrap_or_else(|e| panic!("decode of {} bytes cut at {at:?}: {e:?}", msg.len()));
@@ -42,7 +42,7 @@ fn send(tx: &mut Extension, rx: &mut Extension, opcode: u8, msg: &[u8], at: &[us
     frames
 }
 
-fn send_whole(tx: &mut Extension, rx: &mut Extension, opcode: u8, msg: &[u8]) -> Vec<u8> {
+fn send_whole(tx: &mut PerMessageDeflate, rx: &mut PerMessageDeflate, opcode: u8, msg: &[u8]) -> Vec<u8> {
     send(tx, rx, opcode, msg, &[]).remove(0).data
 }
 
@@ -140,7 +140,7 @@ fn takeover_messages_need_the_previous_window() {
     let (mut tx, _) = pair(agreed(false, true, 15, 15), &CompressSettings::default());
     encode_message(&mut tx, OP_TEXT, &text);
     let second = encode_message(&mut tx, OP_TEXT, &text);
-    let mut fresh = Extension::new(agreed(true, false, 15, 15), &CompressSettings::default()).unwrap();
+    let mut fresh = PerMessageDeflate::new(agreed(true, false, 15, 15), &CompressSettings::default()).unwrap();
     assert_eq!(decode_frames(&mut fresh, &second, NO_LIMIT).unwrap(), text);
 }
 
@@ -463,8 +463,8 @@ fn deflate_stream_split_at_every_byte() {
         agreed(true, true, 8, 8),
         agreed(false, false, 10, 10),
     ] {
-        let mut tx = Extension::new(common::mirror(&a), &CompressSettings::default()).unwrap();
-        let mut rx = Extension::new(a, &CompressSettings::default()).unwrap();
+        let mut tx = PerMessageDeflate::new(common::mirror(&a), &CompressSettings::default()).unwrap();
+        let mut rx = PerMessageDeflate::new(a, &CompressSettings::default()).unwrap();
         for m in &messages {
             let payload = joined(&encode_message(&mut tx, OP_TEXT, m));
             // Two frames, cut at every byte of the compressed stream. Each
@@ -474,7 +474,7 @@ fn deflate_stream_split_at_every_byte() {
             for k in 0..=payload.len() {
                 let frames = resplit(&payload, &[k], OP_TEXT);
                 let mut probe = if a.remote_no_context_takeover {
-                    Extension::new(a, &CompressSettings::default()).unwrap()
+                    PerMessageDeflate::new(a, &CompressSettings::default()).unwrap()
                 } else {
                     replay_decoder(a, &messages, m)
                 };
@@ -492,9 +492,9 @@ fn deflate_stream_split_at_every_byte() {
 /// A decoder in the state the receiver is in just before `upto` arrives,
 /// having received the messages before it in `messages` (whole frames from
 /// an encoder with the same settings).
-fn replay_decoder(a: pmdeflate::Agreed, messages: &[Vec<u8>], upto: &Vec<u8>) -> Extension {
-    let mut tx = Extension::new(common::mirror(&a), &CompressSettings::default()).unwrap();
-    let mut rx = Extension::new(a, &CompressSettings::default()).unwrap();
+fn replay_decoder(a: pmdeflate::Agreed, messages: &[Vec<u8>], upto: &Vec<u8>) -> PerMessageDeflate {
+    let mut tx = PerMessageDeflate::new(common::mirror(&a), &CompressSettings::default()).unwrap();
+    let mut rx = PerMessageDeflate::new(a, &CompressSettings::default()).unwrap();
     for m in messages {
         if std::ptr::eq(m, upto) {
             break;
@@ -516,8 +516,8 @@ fn encoder_fragments_rejoined_and_resplit_arbitrarily() {
         agreed(false, false, 8, 8),
         agreed(true, true, 11, 11),
     ] {
-        let mut tx = Extension::new(common::mirror(&a), &CompressSettings::default()).unwrap();
-        let mut rx = Extension::new(a, &CompressSettings::default()).unwrap();
+        let mut tx = PerMessageDeflate::new(common::mirror(&a), &CompressSettings::default()).unwrap();
+        let mut rx = PerMessageDeflate::new(a, &CompressSettings::default()).unwrap();
         for _ in 0..150 {
             let max = if rng.bool() { 600 } else { 40_000 };
             let n = rng.below(max);

@@ -16,7 +16,7 @@ use libz_sys as z;
 use pmdeflate::config::CompressSettings;
 use pmdeflate::extension::{OP_BINARY, OP_TEXT};
 use pmdeflate::negotiate::{client_accept, server_negotiate};
-use pmdeflate::{Config, Extension};
+use pmdeflate::{Config, PerMessageDeflate};
 
 const MAX: usize = 200_000;
 
@@ -158,7 +158,7 @@ fn the_strict_inflater_catches_a_distance_of_257() {
     let mut rng = Rng::new(7);
     let head = rng.bytes(257);
     let msg = [head.clone(), head[..200].to_vec()].concat();
-    let mut tx = Extension::new(agreed(false, false, 15, 15), &CompressSettings::default()).unwrap();
+    let mut tx = PerMessageDeflate::new(agreed(false, false, 15, 15), &CompressSettings::default()).unwrap();
     let payload = encode_fragments(&mut tx, OP_BINARY, &[&msg]).remove(0).data;
     assert!(payload.len() < 300, "the repeat is a match: {}", payload.len());
     let err = StrictInflate8::new().message(&payload).unwrap_err();
@@ -172,7 +172,7 @@ fn check(a_sender_local_nct: bool, settings: CompressSettings, msgs: &[Vec<u8>],
     // The sender's view: local 8 bits; the receiver's mirrored: remote 8.
     let sender = agreed(false, a_sender_local_nct, 15, 8);
     let (mut tx, mut rx) = pair(sender, &settings);
-    assert_eq!(rx.agreed.remote_max_window_bits, 8);
+    assert_eq!(rx.agreed().remote_max_window_bits, 8);
     let mut rng = Rng::new(99);
     let mut total_in = 0usize;
     let mut total_out = 0usize;
@@ -203,7 +203,7 @@ fn check(a_sender_local_nct: bool, settings: CompressSettings, msgs: &[Vec<u8>],
         }
         if a_sender_local_nct {
             // Each message also stands alone for a fresh 8-bit decoder.
-            let mut fresh = Extension::new(agreed(true, false, 8, 15), &settings).unwrap();
+            let mut fresh = PerMessageDeflate::new(agreed(true, false, 8, 15), &settings).unwrap();
             assert!(
                 decode_frames(&mut fresh, &frames, NO_LIMIT).unwrap() == *m,
                 "message {i} alone"
@@ -285,8 +285,8 @@ fn a_negotiated_8_works_both_ways() {
         (8, 8),
         "an 8 offered is an 8 agreed, not 9"
     );
-    let mut client = Extension::new(client_agreed, &client_cfg.compress).unwrap();
-    let mut server = Extension::new(server_agreed, &server_cfg.compress).unwrap();
+    let mut client = PerMessageDeflate::new(client_agreed, &client_cfg.compress).unwrap();
+    let mut server = PerMessageDeflate::new(server_agreed, &server_cfg.compress).unwrap();
     for (i, m) in messages(5).iter().take(60).enumerate() {
         if i % 2 == 0 {
             let frames = encode_fragments(&mut client, OP_TEXT, &[m]);

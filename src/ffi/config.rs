@@ -53,12 +53,10 @@ pub unsafe extern "C" fn pmd_config_free(cfg: *mut pmd_config) {
 ///
 /// # Safety
 /// `cfg` is NULL or a live config not used concurrently.
-unsafe fn set(func: &str, cfg: *mut pmd_config, f: impl FnOnce(&mut Config) -> Result<(), Error>) -> pmd_result {
-    guard(func, || {
-        // SAFETY: forwarded caller guarantee.
-        let cfg = unsafe { req_mut(cfg, "cfg") }?;
-        f(&mut cfg.inner)
-    })
+unsafe fn set(cfg: *mut pmd_config, f: impl FnOnce(&mut Config) -> Result<(), Error>) -> Result<(), Error> {
+    // SAFETY: forwarded caller guarantee.
+    let cfg = unsafe { req_mut(cfg, "cfg") }?;
+    f(&mut cfg.inner)
 }
 
 /// Offer (client) or impose (server) server_no_context_takeover.
@@ -69,12 +67,12 @@ unsafe fn set(func: &str, cfg: *mut pmd_config, f: impl FnOnce(&mut Config) -> R
 #[no_mangle]
 pub unsafe extern "C" fn pmd_config_set_server_no_context_takeover(cfg: *mut pmd_config, on: bool) -> pmd_result {
     // SAFETY: forwarded caller guarantee.
-    unsafe {
-        set("pmd_config_set_server_no_context_takeover", cfg, |c| {
+    guard!(|| unsafe {
+        set(cfg, |c| {
             c.server_no_context_takeover = on;
             Ok(())
         })
-    }
+    })
 }
 
 /// Offer (client) or impose (server) client_no_context_takeover.
@@ -85,12 +83,12 @@ pub unsafe extern "C" fn pmd_config_set_server_no_context_takeover(cfg: *mut pmd
 #[no_mangle]
 pub unsafe extern "C" fn pmd_config_set_client_no_context_takeover(cfg: *mut pmd_config, on: bool) -> pmd_result {
     // SAFETY: forwarded caller guarantee.
-    unsafe {
-        set("pmd_config_set_client_no_context_takeover", cfg, |c| {
+    guard!(|| unsafe {
+        set(cfg, |c| {
             c.client_no_context_takeover = on;
             Ok(())
         })
-    }
+    })
 }
 
 /// server_max_window_bits: 0 (not set) or 8..15. PMD_ERR_INVALID_ARGUMENT
@@ -101,11 +99,7 @@ pub unsafe extern "C" fn pmd_config_set_client_no_context_takeover(cfg: *mut pmd
 #[no_mangle]
 pub unsafe extern "C" fn pmd_config_set_server_max_window_bits(cfg: *mut pmd_config, bits: c_int) -> pmd_result {
     // SAFETY: forwarded caller guarantee.
-    unsafe {
-        set("pmd_config_set_server_max_window_bits", cfg, |c| {
-            c.set_server_max_window_bits(bits)
-        })
-    }
+    guard!(|| unsafe { set(cfg, |c| { c.set_server_max_window_bits(bits) }) })
 }
 
 /// client_max_window_bits: 0 (not set), 8..15, or PMD_WINDOW_BITS_NO_VALUE
@@ -118,11 +112,7 @@ pub unsafe extern "C" fn pmd_config_set_server_max_window_bits(cfg: *mut pmd_con
 #[no_mangle]
 pub unsafe extern "C" fn pmd_config_set_client_max_window_bits(cfg: *mut pmd_config, bits: c_int) -> pmd_result {
     // SAFETY: forwarded caller guarantee.
-    unsafe {
-        set("pmd_config_set_client_max_window_bits", cfg, |c| {
-            c.set_client_max_window_bits(bits)
-        })
-    }
+    guard!(|| unsafe { set(cfg, |c| { c.set_client_max_window_bits(bits) }) })
 }
 
 /// zlib compression level: -1 (zlib's default, 6) or 0..9.
@@ -133,7 +123,7 @@ pub unsafe extern "C" fn pmd_config_set_client_max_window_bits(cfg: *mut pmd_con
 #[no_mangle]
 pub unsafe extern "C" fn pmd_config_set_compress_level(cfg: *mut pmd_config, level: c_int) -> pmd_result {
     // SAFETY: forwarded caller guarantee.
-    unsafe { set("pmd_config_set_compress_level", cfg, |c| c.set_compress_level(level)) }
+    guard!(|| unsafe { set(cfg, |c| c.set_compress_level(level)) })
 }
 
 /// zlib memLevel, 1..9 (default 8): deflate memory is 2^(memLevel+9) bytes
@@ -144,7 +134,7 @@ pub unsafe extern "C" fn pmd_config_set_compress_level(cfg: *mut pmd_config, lev
 #[no_mangle]
 pub unsafe extern "C" fn pmd_config_set_mem_level(cfg: *mut pmd_config, mem_level: c_int) -> pmd_result {
     // SAFETY: forwarded caller guarantee.
-    unsafe { set("pmd_config_set_mem_level", cfg, |c| c.set_mem_level(mem_level)) }
+    guard!(|| unsafe { set(cfg, |c| c.set_mem_level(mem_level)) })
 }
 
 /// zlib strategy, a PMD_STRATEGY_* value. PMD_ERR_INVALID_ARGUMENT
@@ -155,7 +145,7 @@ pub unsafe extern "C" fn pmd_config_set_mem_level(cfg: *mut pmd_config, mem_leve
 #[no_mangle]
 pub unsafe extern "C" fn pmd_config_set_strategy(cfg: *mut pmd_config, strategy: c_int) -> pmd_result {
     // SAFETY: forwarded caller guarantee.
-    unsafe { set("pmd_config_set_strategy", cfg, |c| c.set_strategy(strategy)) }
+    guard!(|| unsafe { set(cfg, |c| c.set_strategy(strategy)) })
 }
 
 /// Server: when on, a request with no acceptable permessage-deflate offer
@@ -166,12 +156,12 @@ pub unsafe extern "C" fn pmd_config_set_strategy(cfg: *mut pmd_config, strategy:
 #[no_mangle]
 pub unsafe extern "C" fn pmd_config_set_require(cfg: *mut pmd_config, on: bool) -> pmd_result {
     // SAFETY: forwarded caller guarantee.
-    unsafe {
-        set("pmd_config_set_require", cfg, |c| {
+    guard!(|| unsafe {
+        set(cfg, |c| {
             c.require = on;
             Ok(())
         })
-    }
+    })
 }
 
 /// Server: when on, decline offers that do not advertise
@@ -184,12 +174,12 @@ pub unsafe extern "C" fn pmd_config_set_require(cfg: *mut pmd_config, on: bool) 
 #[no_mangle]
 pub unsafe extern "C" fn pmd_config_set_require_client_max_window_bits(cfg: *mut pmd_config, on: bool) -> pmd_result {
     // SAFETY: forwarded caller guarantee.
-    unsafe {
-        set("pmd_config_set_require_client_max_window_bits", cfg, |c| {
+    guard!(|| unsafe {
+        set(cfg, |c| {
             c.require_client_max_window_bits = on;
             Ok(())
         })
-    }
+    })
 }
 
 /// The per-message limit that every extension negotiated with this config
@@ -205,10 +195,10 @@ pub unsafe extern "C" fn pmd_config_set_require_client_max_window_bits(cfg: *mut
 #[no_mangle]
 pub unsafe extern "C" fn pmd_config_set_max_message_size(cfg: *mut pmd_config, bytes: usize) -> pmd_result {
     // SAFETY: forwarded caller guarantee.
-    unsafe {
-        set("pmd_config_set_max_message_size", cfg, |c| {
+    guard!(|| unsafe {
+        set(cfg, |c| {
             c.max_message_size = bytes;
             Ok(())
         })
-    }
+    })
 }

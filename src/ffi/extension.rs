@@ -1,45 +1,18 @@
-//! `pmd_extension` and `pmd_frame`: one connection's encode and decode
-//! sides from C. Each side sits behind its own lock, so a writer thread and
-//! a reader thread can use one extension at once; a second call on a side
-//! already in use is refused instead of racing.
+//! `pmd_extension`: one connection's permessage-deflate from C, the same
+//! `PerMessageDeflate` a chain holds as a member. Each side has its own
+//! lock, so a writer thread and a reader thread can use one extension at
+//! once; a second call on a side already in use is refused instead of
+//! racing.
 
 use std::ffi::{c_char, c_int};
-use std::sync::Mutex;
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::extension::{Agreed, Decoder, Encoder, Extension};
+use crate::extension::{Agreed, PerMessageDeflate};
 use crate::ffi::config::pmd_config;
-use crate::ffi::lock::lock_side;
-use crate::ffi::{frame, free_handle, guard, guard_value, into_handle, pmd_result, req, req_mut};
-use crate::zstream::MemoryCounter;
-
-/// Continuation frame.
-pub const PMD_OPCODE_CONTINUATION: u8 = 0;
-/// Text frame.
-pub const PMD_OPCODE_TEXT: u8 = 1;
-/// Binary frame.
-pub const PMD_OPCODE_BINARY: u8 = 2;
-/// Close frame.
-pub const PMD_OPCODE_CLOSE: u8 = 8;
-/// Ping frame.
-pub const PMD_OPCODE_PING: u8 = 9;
-/// Pong frame.
-pub const PMD_OPCODE_PONG: u8 = 10;
-
-/// A WebSocket frame's header bits and payload. `data` may be NULL when
-/// `len` is 0.
-#[repr(C)]
-#[derive(Debug, Clone, Copy)]
-pub struct pmd_frame {
-    pub opcode: u8,
-    pub fin: bool,
-    pub rsv1: bool,
-    pub rsv2: bool,
-    pub rsv3: bool,
-    pub data: *const u8,
-    pub len: usize,
-}
+use crate::ffi::frame::{self, pmd_frame};
+use crate::ffi::{free_handle, guard, guard_value, into_handle, pmd_result, req, req_mut};
+use crate::params::check_window_bits;
 
 /// What was agreed, seen from this endpoint.
 #[repr(C)]
@@ -54,22 +27,11 @@ pub struct pmd_negotiated {
 }
 
 /// One connection's negotiated permessage-deflate (opaque).
-pub struct pmd_extension {
-    agreed: Agreed,
-    memory: MemoryCounter,
-    encoder: Mutex<Encoder>,
-    decoder: Mutex<Decoder>,
-}
+pub struct pmd_extension(pub(crate) PerMessageDeflate);
 
 /// Builds a handle for an agreed extension.
 pub(crate) fn new_extension(agreed: Agreed, cfg: &Config) -> Result<*mut pmd_extension, Error> {
-    let (agreed, memory, encoder, decoder) = Extension::for_config(agreed, cfg)?.into_parts();
-    Ok(into_handle(pmd_extension {
-        agreed,
-        memory,
-        encoder: Mutex::new(encoder),
-        decoder: Mutex::new(decoder),
-    }))
+    Ok(into_handle(pmd_extension(PerMessageDeflate::for_config(agreed, cfg)?)))
 }
 
 /// Builds an extension directly from agreed parameters (the reference's
@@ -93,22 +55,16 @@ pub unsafe extern "C" fn pmd_extension_new(
     cfg: *const pmd_config,
     ext: *mut *mut pmd_extension,
 ) -> pmd_result {
-    guard("pmd_extension_new", || {
+    guard!(|| {
         // SAFETY: forwarded caller guarantees.
         let ext = unsafe { req_mut(ext, "ext") }?;
         // SAFETY: as above; NULL means defaults.
         let cfg = unsafe { cfg.as_ref() }.map(|c| c.inner.clone()).unwrap_or_default();
-        let bits = |name: &str, b: c_int| {
-            u8::try_from(b)
-                .ok()
-                .filter(|b| (8..=15).contains(b))
-                .ok_or_else(|| Error::invalid(format!("{name} must be 8..15, got {b}")))
-        };
         let agreed = Agreed {
             remote_no_context_takeover,
             local_no_context_takeover,
-            remote_max_window_bits: bits("remote_max_window_bits", remote_max_window_bits)?,
-            local_max_window_bits: bits("local_max_window_bits", local_max_window_bits)?,
+            remote_max_window_bits: check_window_bits("remote_max_window_bits", remote_max_window_bits.into())?,
+            local_max_window_bits: check_window_bits("local_max_window_bits", local_max_window_bits.into())?,
         };
         *ext = new_extension(agreed, &cfg)?;
         Ok(())
@@ -143,12 +99,11 @@ pub unsafe extern "C" fn pmd_extension_encode(
     in_: *const pmd_frame,
     out: *mut pmd_frame,
 ) -> pmd_result {
-    guard("pmd_extension_encode", || {
+    guard!(|| {
         // SAFETY: forwarded caller guarantees.
         let ext = unsafe { req(ext, "ext") }?;
-        let acquire = || lock_side(&ext.encoder, "encode", "extension");
         // SAFETY: as above.
-        unsafe { frame::process(in_, out, acquire, |encoder, frame| encoder.encode(frame)) }
+        unsafe { frame::process(in_, out, || ext.0.encoder(), |encoder, frame| encoder.encode(frame)) }
     })
 }
 
@@ -196,12 +151,18 @@ pub unsafe extern "C" fn pmd_extension_decode(
     max_size: usize,
     out: *mut pmd_frame,
 ) -> pmd_result {
-    guard("pmd_extension_decode", || {
+    guard!(|| {
         // SAFETY: forwarded caller guarantees.
         let ext = unsafe { req(ext, "ext") }?;
-        let acquire = || lock_side(&ext.decoder, "decode", "extension");
         // SAFETY: as above.
-        unsafe { frame::process(in_, out, acquire, |decoder, frame| decoder.decode(frame, max_size)) }
+        unsafe {
+            frame::process(
+                in_,
+                out,
+                || ext.0.decoder(),
+                |decoder, frame| decoder.decode(frame, max_size),
+            )
+        }
     })
 }
 
@@ -222,11 +183,9 @@ pub unsafe extern "C" fn pmd_extension_decode(
 /// `ext` is NULL or a live extension.
 #[no_mangle]
 pub unsafe extern "C" fn pmd_extension_set_max_message_size(ext: *mut pmd_extension, bytes: usize) -> pmd_result {
-    guard("pmd_extension_set_max_message_size", || {
+    guard!(|| {
         // SAFETY: forwarded caller guarantee.
-        let ext = unsafe { req(ext, "ext") }?;
-        lock_side(&ext.decoder, "decode", "extension")?.set_max_message_size(bytes);
-        Ok(())
+        unsafe { req(ext, "ext") }?.0.set_max_message_size(bytes)
     })
 }
 
@@ -248,10 +207,10 @@ pub unsafe extern "C" fn pmd_extension_name(ext: *const pmd_extension) -> *const
 /// `ext` is NULL or a live extension; `out` NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn pmd_extension_negotiated(ext: *const pmd_extension, out: *mut pmd_negotiated) -> pmd_result {
-    guard("pmd_extension_negotiated", || {
+    guard!(|| {
         // SAFETY: forwarded caller guarantees.
         let (ext, out) = unsafe { (req(ext, "ext")?, req_mut(out, "out")?) };
-        let a = ext.agreed;
+        let a = ext.0.agreed();
         *out = pmd_negotiated {
             remote_no_context_takeover: a.remote_no_context_takeover,
             local_no_context_takeover: a.local_no_context_takeover,
@@ -274,7 +233,7 @@ pub unsafe extern "C" fn pmd_extension_negotiated(ext: *const pmd_extension, out
 pub unsafe extern "C" fn pmd_extension_memory_usage(ext: *const pmd_extension) -> usize {
     guard_value(0, || {
         // SAFETY: forwarded caller guarantee.
-        unsafe { ext.as_ref() }.map_or(0, |e| std::mem::size_of::<pmd_extension>() + e.memory.get())
+        unsafe { ext.as_ref() }.map_or(0, |e| std::mem::size_of::<pmd_extension>() + e.0.memory_usage())
     })
 }
 

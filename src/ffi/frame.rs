@@ -1,11 +1,47 @@
-//! Frames across the boundary: reading a `pmd_frame` a C caller passed,
-//! writing a result frame back, and the read-run-write body that every
-//! encode and decode export shares.
+//! Frames across the boundary: `pmd_frame` and the opcodes, reading a
+//! frame a C caller passed, writing a result frame back, and the
+//! read-run-write body that every encode and decode export shares.
 
 use crate::error::Error;
-use crate::extension::Frame;
-use crate::ffi::extension::pmd_frame;
+use crate::extension::{Frame, OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT};
 use crate::ffi::null;
+
+/// Continuation frame.
+pub const PMD_OPCODE_CONTINUATION: u8 = 0;
+/// Text frame.
+pub const PMD_OPCODE_TEXT: u8 = 1;
+/// Binary frame.
+pub const PMD_OPCODE_BINARY: u8 = 2;
+/// Close frame.
+pub const PMD_OPCODE_CLOSE: u8 = 8;
+/// Ping frame.
+pub const PMD_OPCODE_PING: u8 = 9;
+/// Pong frame.
+pub const PMD_OPCODE_PONG: u8 = 10;
+
+// The header's opcodes are the core's (cbindgen needs them as literals).
+const _: () = assert!(
+    PMD_OPCODE_CONTINUATION == OP_CONT
+        && PMD_OPCODE_TEXT == OP_TEXT
+        && PMD_OPCODE_BINARY == OP_BINARY
+        && PMD_OPCODE_CLOSE == OP_CLOSE
+        && PMD_OPCODE_PING == OP_PING
+        && PMD_OPCODE_PONG == OP_PONG
+);
+
+/// A WebSocket frame's header bits and payload. `data` may be NULL when
+/// `len` is 0.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct pmd_frame {
+    pub opcode: u8,
+    pub fin: bool,
+    pub rsv1: bool,
+    pub rsv2: bool,
+    pub rsv3: bool,
+    pub data: *const u8,
+    pub len: usize,
+}
 
 /// `pmd_frame` as C may fill it: a C `bool` field can hold any byte (after
 /// a memcpy or a union), which a Rust `bool` must never hold, so frames
@@ -118,20 +154,33 @@ pub(crate) fn write_frame(f: &Frame<'_>, input: &pmd_frame, input_slice: &[u8], 
     *out = pmd_frame { data, ..to_c(f) };
 }
 
-/// The body of an encode or decode export: copies `*in_`, takes what the
-/// step needs with `acquire` (a lock), runs `step` and writes its result
-/// to `*out`. `in_` and `out` may be the same frame (the input is copied
-/// first). On failure `*out` is unchanged.
+/// Writes the result of a step as the C frame to hand back.
+pub(crate) struct Writer<'a> {
+    input: pmd_frame,
+    input_slice: &'a [u8],
+}
+
+impl Writer<'_> {
+    pub(crate) fn write(&self, result: &Frame<'_>) -> pmd_frame {
+        let mut written = self.input;
+        write_frame(result, &self.input, self.input_slice, &mut written);
+        written
+    }
+}
+
+/// The body of an encode or decode export: copies `*in_`, runs `run` on
+/// it, which hands its result to the writer while the memory it points at
+/// is held, and writes that to `*out`. `in_` and `out` may be the same
+/// frame (the input is copied first). On failure `*out` is unchanged.
 ///
 /// # Safety
 /// `in_` is NULL or a valid frame whose `data` is NULL or valid for `len`
 /// bytes during the call and for as long as the caller may read `*out`;
 /// `out` is NULL or valid for a write.
-pub(crate) unsafe fn process<G>(
+pub(crate) unsafe fn process_through(
     in_: *const pmd_frame,
     out: *mut pmd_frame,
-    acquire: impl FnOnce() -> Result<G, Error>,
-    step: impl for<'a> FnOnce(&'a mut G, &Frame<'a>) -> Result<Frame<'a>, Error>,
+    run: impl FnOnce(&Frame<'_>, &Writer<'_>) -> Result<pmd_frame, Error>,
 ) -> Result<(), Error> {
     if in_.is_null() {
         return Err(null("in"));
@@ -144,11 +193,32 @@ pub(crate) unsafe fn process<G>(
     }
     // SAFETY: forwarded caller guarantee.
     let frame = unsafe { read_frame(&input) }?;
-    let mut held = acquire()?;
-    let result = step(&mut held, &frame)?;
-    let mut written = input;
-    write_frame(&result, &input, frame.data, &mut written);
+    let writer = Writer {
+        input,
+        input_slice: frame.data,
+    };
+    let written = run(&frame, &writer)?;
     // SAFETY: out is non-NULL and valid for a write (caller guarantee).
     unsafe { out.write(written) };
     Ok(())
+}
+
+/// `process_through` for one side of one extension: takes the side with
+/// `acquire` (its lock) and runs `step` on it.
+///
+/// # Safety
+/// As for `process_through`.
+pub(crate) unsafe fn process<G>(
+    in_: *const pmd_frame,
+    out: *mut pmd_frame,
+    acquire: impl FnOnce() -> Result<G, Error>,
+    step: impl for<'a> FnOnce(&'a mut G, &Frame<'a>) -> Result<Frame<'a>, Error>,
+) -> Result<(), Error> {
+    // SAFETY: forwarded caller guarantees.
+    unsafe {
+        process_through(in_, out, |frame, writer| {
+            let mut held = acquire()?;
+            Ok(writer.write(&step(&mut held, frame)?))
+        })
+    }
 }

@@ -7,6 +7,7 @@ use crate::ffi::{
     array, bytes, free_handle, guard, guard_value, into_handle, null, pmd_result, req, req_mut, write_str,
 };
 use crate::header::{self, ParamRef};
+use crate::params::StaticParam;
 
 /// One extension parameter. `value` NULL means the parameter has no value.
 /// Strings are (pointer, length); they need no NUL terminator.
@@ -17,6 +18,16 @@ pub struct pmd_param {
     pub name_len: usize,
     pub value: *const c_char,
     pub value_len: usize,
+}
+
+/// A serialised parameter for C: its strings are static and NUL-terminated.
+pub(crate) fn static_param(p: &StaticParam) -> pmd_param {
+    pmd_param {
+        name: p.name.as_ptr(),
+        name_len: p.name.to_bytes().len(),
+        value: p.value.map_or(std::ptr::null(), |v| v.as_ptr()),
+        value_len: p.value.map_or(0, |v| v.to_bytes().len()),
+    }
 }
 
 /// Reads C parameters as borrowed core parameters.
@@ -116,7 +127,7 @@ impl pmd_header {
 /// `value` is NULL or valid for `len` bytes; `out` is NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn pmd_header_parse(value: *const c_char, len: usize, out: *mut *mut pmd_header) -> pmd_result {
-    guard("pmd_header_parse", || {
+    guard!(|| {
         // SAFETY: forwarded caller guarantees; (NULL, 0) is an absent
         // header, with no elements.
         let value = unsafe { bytes(value, len, "value", true) }?;
@@ -156,7 +167,7 @@ pub unsafe extern "C" fn pmd_header_get(
     params: *mut *const pmd_param,
     n_params: *mut usize,
 ) -> pmd_result {
-    guard("pmd_header_get", || {
+    guard!(|| {
         // SAFETY: forwarded caller guarantee.
         let h = unsafe { req(h, "h") }?;
         // The out-pointers are written through as raw pointers: a caller
@@ -227,7 +238,7 @@ pub unsafe extern "C" fn pmd_header_build(
     cap: usize,
     out_len: *mut usize,
 ) -> pmd_result {
-    guard("pmd_header_build", || {
+    guard!(|| {
         // SAFETY: forwarded caller guarantees.
         let name = unsafe { bytes(name, name_len, "name", false) }?;
         // SAFETY: as above.

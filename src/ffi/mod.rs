@@ -1,20 +1,23 @@
 //! The C boundary: the only place with C types. Every export goes through
-//! `guard` (panic catching, error recording) and reads its arguments with
-//! the helpers here, then calls the safe core.
+//! `guard!` (panic catching, error recording, the export's own name in
+//! pmd_last_error) and reads its arguments with the helpers here, then
+//! calls the safe core.
 #![allow(non_camel_case_types)]
 
 use std::cell::RefCell;
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 
+// The header lists exports in this order: results and configuration,
+// negotiation, the header grammar, frames and the extension, then the
+// framework.
 pub mod config;
 pub mod extension;
-mod frame;
+pub mod frame;
 pub mod framework;
 pub mod header;
-mod lock;
 pub mod negotiate;
 pub mod result;
 
@@ -59,16 +62,35 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
+/// The name of the function it is used in (an export's own name).
+macro_rules! fn_name {
+    () => {{
+        fn here() {}
+        let path = std::any::type_name_of_val(&here);
+        let path = path.strip_suffix("::here").unwrap_or(path);
+        path.rsplit("::").next().unwrap_or(path)
+    }};
+}
+
+/// Runs an export's body under `run_guarded`, named after the export.
+macro_rules! guard {
+    ($body:expr) => {
+        $crate::ffi::run_guarded($crate::ffi::fn_name!(), $body)
+    };
+}
+pub(crate) use {fn_name, guard};
+
 /// Runs an export's body: a panic becomes PMD_ERR_INTERNAL, an `Err`
-/// becomes its result code, and both record `pmd_last_error`.
-pub(crate) fn guard(func: &str, body: impl FnOnce() -> Result<(), Error>) -> pmd_result {
+/// becomes its result code, and both record `pmd_last_error`, prefixed with
+/// `func`.
+pub(crate) fn run_guarded(func: &str, body: impl FnOnce() -> Result<(), Error>) -> pmd_result {
     let err = match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => return pmd_result::PMD_OK,
         Ok(Err(e)) => e,
         Err(payload) => Error::Internal(format!("internal error (panic): {}", panic_message(&*payload))),
     };
     set_last_error(&format!("{func}: {err}"));
-    pmd_result::from(&err)
+    pmd_result::from(err.kind())
 }
 
 /// For exports that return a value rather than a result: a panic gives
@@ -78,7 +100,15 @@ pub(crate) fn guard_value<T>(fallback: T, body: impl FnOnce() -> T) -> T {
 }
 
 pub(crate) fn null(what: &str) -> Error {
-    Error::NullPointer(format!("{what} is NULL"))
+    Error::new(ErrorKind::NullPointer, format!("{what} is NULL"))
+}
+
+/// The error for a caller buffer of `cap` where `needed` is required.
+pub(crate) fn too_small(needed: usize, cap: usize) -> Error {
+    Error::new(
+        ErrorKind::BufferTooSmall,
+        format!("buffer too small: {needed} bytes needed, {cap} available"),
+    )
 }
 
 /// A required pointer, as a shared reference.
@@ -152,7 +182,7 @@ pub(crate) unsafe fn write_str(s: &[u8], buf: *mut c_char, cap: usize, out_len: 
     }
     if cap < s.len() {
         *out_len = s.len();
-        return Err(Error::BufferTooSmall { needed: s.len(), cap });
+        return Err(too_small(s.len(), cap));
     }
     if cap > 0 {
         // SAFETY: cap > 0, so buf is non-NULL (checked above) and valid for
@@ -221,8 +251,19 @@ mod tests {
     }
 
     #[test]
+    fn guard_names_the_export_it_runs_in() {
+        fn pmd_some_export() -> pmd_result {
+            guard!(|| Err(Error::invalid("bad")))
+        }
+        assert_eq!(pmd_some_export(), pmd_result::PMD_ERR_INVALID_ARGUMENT);
+        // SAFETY: pmd_last_error returns a live NUL-terminated string.
+        let msg = unsafe { CStr::from_ptr(pmd_last_error()) }.to_str().unwrap().to_owned();
+        assert_eq!(msg, "pmd_some_export: bad");
+    }
+
+    #[test]
     fn guard_turns_panics_into_internal() {
-        let r = guard("f", || panic!("boom"));
+        let r = run_guarded("f", || panic!("boom"));
         assert_eq!(r, pmd_result::PMD_ERR_INTERNAL);
         // SAFETY: pmd_last_error returns a live NUL-terminated string.
         let msg = unsafe { CStr::from_ptr(pmd_last_error()) }.to_str().unwrap().to_owned();

@@ -1,53 +1,23 @@
 //! Negotiation from C: whole header values and the parameter-level factory
 //! methods.
 
-use std::ffi::{c_char, CStr};
+use std::ffi::c_char;
 
 use crate::error::Error;
 use crate::extension::Agreed;
 use crate::ffi::config::pmd_config;
 use crate::ffi::extension::{new_extension, pmd_extension};
-use crate::ffi::header::{pmd_param, read_params};
-use crate::ffi::{array, bytes, cstr, free_handle, guard, pmd_result, req, req_mut, write_str};
-use crate::header::ParamRef;
+use crate::ffi::header::{pmd_param, read_params, static_param};
+use crate::ffi::{array, bytes, cstr, free_handle, guard, pmd_result, req, req_mut, too_small, write_str};
 use crate::negotiate;
-use crate::params;
-
-/// The strings negotiation hands to C, NUL-terminated and static.
-const STATIC_STRINGS: [&CStr; 12] = [
-    c"server_no_context_takeover",
-    c"client_no_context_takeover",
-    c"server_max_window_bits",
-    c"client_max_window_bits",
-    c"8",
-    c"9",
-    c"10",
-    c"11",
-    c"12",
-    c"13",
-    c"14",
-    c"15",
-];
-
-fn static_c(s: &[u8]) -> Result<(*const c_char, usize), Error> {
-    STATIC_STRINGS
-        .iter()
-        .find(|c| c.to_bytes() == s)
-        .map(|c| (c.as_ptr(), s.len()))
-        .ok_or_else(|| Error::Internal(format!("no static string for {:?}", String::from_utf8_lossy(s))))
-}
+use crate::params::StaticParam;
 
 /// Writes parameters into a caller array of `cap`; `*n` gets the count,
 /// also when the array is too small.
 ///
 /// # Safety
 /// `out` is NULL or valid for `cap` writes; `n` is NULL or writable.
-unsafe fn write_params(
-    list: &[ParamRef<'static>],
-    out: *mut pmd_param,
-    cap: usize,
-    n: *mut usize,
-) -> Result<(), Error> {
+unsafe fn write_params(list: &[StaticParam], out: *mut pmd_param, cap: usize, n: *mut usize) -> Result<(), Error> {
     // SAFETY: forwarded caller guarantee.
     let n = unsafe { req_mut(n, "n") }?;
     if out.is_null() && cap != 0 {
@@ -55,26 +25,11 @@ unsafe fn write_params(
     }
     *n = list.len();
     if cap < list.len() {
-        return Err(Error::BufferTooSmall {
-            needed: list.len(),
-            cap,
-        });
+        return Err(too_small(list.len(), cap));
     }
     for (i, p) in list.iter().enumerate() {
-        let (name, name_len) = static_c(p.name)?;
-        let (value, value_len) = match p.value {
-            Some(v) => static_c(v)?,
-            None => (std::ptr::null(), 0),
-        };
         // SAFETY: i < list.len() <= cap, so out.add(i) is writable.
-        unsafe {
-            out.add(i).write(pmd_param {
-                name,
-                name_len,
-                value,
-                value_len,
-            })
-        };
+        unsafe { out.add(i).write(static_param(p)) };
     }
     Ok(())
 }
@@ -134,7 +89,7 @@ pub unsafe extern "C" fn pmd_client_offer(
     cap: usize,
     out_len: *mut usize,
 ) -> pmd_result {
-    guard("pmd_client_offer", || {
+    guard!(|| {
         // SAFETY: forwarded caller guarantees.
         let cfg = unsafe { req(cfg, "cfg") }?;
         let offer = negotiate::client_offer(&cfg.inner);
@@ -165,7 +120,7 @@ pub unsafe extern "C" fn pmd_client_accept(
     len: usize,
     ext: *mut *mut pmd_extension,
 ) -> pmd_result {
-    guard("pmd_client_accept", || {
+    guard!(|| {
         // SAFETY: forwarded caller guarantees.
         let (cfg, ext) = unsafe { (req(cfg, "cfg")?, req_mut(ext, "ext")?) };
         // SAFETY: as above; NULL means the header was absent.
@@ -209,7 +164,7 @@ pub unsafe extern "C" fn pmd_server_negotiate(
     out_len: *mut usize,
     ext: *mut *mut pmd_extension,
 ) -> pmd_result {
-    guard("pmd_server_negotiate", || {
+    guard!(|| {
         // SAFETY: forwarded caller guarantees.
         let (cfg, ext) = unsafe { (req(cfg, "cfg")?, req_mut(ext, "ext")?) };
         // SAFETY: as above; (NULL, 0) means the header was absent.
@@ -249,7 +204,7 @@ pub unsafe extern "C" fn pmd_client_request_params(
     cap: usize,
     n: *mut usize,
 ) -> pmd_result {
-    guard("pmd_client_request_params", || {
+    guard!(|| {
         // SAFETY: forwarded caller guarantees.
         let cfg = unsafe { req(cfg, "cfg") }?;
         // SAFETY: as above.
@@ -278,7 +233,7 @@ pub unsafe extern "C" fn pmd_client_process_response_params(
     n_accepted: usize,
     ext: *mut *mut pmd_extension,
 ) -> pmd_result {
-    guard("pmd_client_process_response_params", || {
+    guard!(|| {
         // SAFETY: forwarded caller guarantees.
         let (cfg, ext) = unsafe { (req(cfg, "cfg")?, req_mut(ext, "ext")?) };
         // SAFETY: as above.
@@ -313,7 +268,7 @@ pub unsafe extern "C" fn pmd_server_process_request_params(
     n_response: *mut usize,
     ext: *mut *mut pmd_extension,
 ) -> pmd_result {
-    guard("pmd_server_process_request_params", || {
+    guard!(|| {
         // SAFETY: forwarded caller guarantees.
         let (cfg, ext) = unsafe { (req(cfg, "cfg")?, req_mut(ext, "ext")?) };
         // SAFETY: as above.
@@ -325,6 +280,3 @@ pub unsafe extern "C" fn pmd_server_process_request_params(
         })
     })
 }
-
-// Keep the static table in step with the parameter module.
-const _: () = assert!(params::SERVER_NO_CONTEXT_TAKEOVER.len() == 26);

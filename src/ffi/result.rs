@@ -2,7 +2,7 @@
 
 use std::ffi::{c_char, c_int};
 
-use crate::error::Error;
+use crate::error::ErrorKind;
 
 /// The result of every fallible function. PMD_OK is 0.
 #[repr(C)]
@@ -33,41 +33,34 @@ pub enum pmd_result {
     PMD_ERR_INTERNAL = 10,
 }
 
-impl From<&Error> for pmd_result {
-    fn from(e: &Error) -> Self {
-        match e {
-            Error::NullPointer(_) => pmd_result::PMD_ERR_NULL_POINTER,
-            Error::InvalidArgument(_) => pmd_result::PMD_ERR_INVALID_ARGUMENT,
-            Error::HeaderSyntax(_) => pmd_result::PMD_ERR_HEADER_SYNTAX,
-            Error::Negotiation(_) => pmd_result::PMD_ERR_NEGOTIATION,
-            Error::Protocol(_) => pmd_result::PMD_ERR_PROTOCOL,
-            Error::PayloadTooBig(_) => pmd_result::PMD_ERR_PAYLOAD_TOO_BIG,
-            Error::CorruptData(_) => pmd_result::PMD_ERR_CORRUPT_DATA,
-            Error::BufferTooSmall { .. } => pmd_result::PMD_ERR_BUFFER_TOO_SMALL,
-            Error::OutOfMemory(_) => pmd_result::PMD_ERR_OUT_OF_MEMORY,
-            Error::Internal(_) => pmd_result::PMD_ERR_INTERNAL,
+impl From<ErrorKind> for pmd_result {
+    fn from(kind: ErrorKind) -> Self {
+        match kind {
+            ErrorKind::NullPointer => pmd_result::PMD_ERR_NULL_POINTER,
+            ErrorKind::InvalidArgument => pmd_result::PMD_ERR_INVALID_ARGUMENT,
+            ErrorKind::HeaderSyntax => pmd_result::PMD_ERR_HEADER_SYNTAX,
+            ErrorKind::Negotiation => pmd_result::PMD_ERR_NEGOTIATION,
+            ErrorKind::Protocol => pmd_result::PMD_ERR_PROTOCOL,
+            ErrorKind::PayloadTooBig => pmd_result::PMD_ERR_PAYLOAD_TOO_BIG,
+            ErrorKind::CorruptData => pmd_result::PMD_ERR_CORRUPT_DATA,
+            ErrorKind::BufferTooSmall => pmd_result::PMD_ERR_BUFFER_TOO_SMALL,
+            ErrorKind::OutOfMemory => pmd_result::PMD_ERR_OUT_OF_MEMORY,
+            ErrorKind::Internal => pmd_result::PMD_ERR_INTERNAL,
         }
     }
 }
 
-/// Name and close code per result value; the index is the value.
-const TABLE: [(&std::ffi::CStr, u16); 11] = [
-    (c"PMD_OK", 0),
-    (c"PMD_ERR_NULL_POINTER", 0),
-    (c"PMD_ERR_INVALID_ARGUMENT", 0),
-    (c"PMD_ERR_HEADER_SYNTAX", 0),
-    (c"PMD_ERR_NEGOTIATION", 0),
-    (c"PMD_ERR_PROTOCOL", 1002),
-    (c"PMD_ERR_PAYLOAD_TOO_BIG", 1009),
-    (c"PMD_ERR_CORRUPT_DATA", 1007),
-    (c"PMD_ERR_BUFFER_TOO_SMALL", 0),
-    (c"PMD_ERR_OUT_OF_MEMORY", 1011),
-    (c"PMD_ERR_INTERNAL", 1011),
-];
-
-fn entry(r: c_int) -> Option<&'static (&'static std::ffi::CStr, u16)> {
-    usize::try_from(r).ok().and_then(|i| TABLE.get(i))
-}
+// The C values are the table's codes.
+const _: () = {
+    let mut i = 0;
+    while i < ErrorKind::ALL.len() {
+        let k = ErrorKind::ALL[i];
+        assert!(k.code() == i as i32 + 1);
+        i += 1;
+    }
+    assert!(pmd_result::PMD_ERR_INTERNAL as i32 == ErrorKind::Internal.code());
+    assert!(pmd_result::PMD_ERR_NULL_POINTER as i32 == ErrorKind::NullPointer.code());
+};
 
 // These two take the result as a plain int so that any value a C caller
 // passes is defined behaviour; the header declares them with pmd_result.
@@ -76,7 +69,11 @@ fn entry(r: c_int) -> Option<&'static (&'static std::ffi::CStr, u16)> {
 /// a value that is not a pmd_result. A static string, never NULL.
 #[no_mangle]
 pub extern "C" fn pmd_result_name(r: c_int) -> *const c_char {
-    entry(r).map_or(c"PMD_ERR_UNKNOWN".as_ptr(), |e| e.0.as_ptr())
+    match ErrorKind::from_code(r) {
+        Some(kind) => kind.name().as_ptr(),
+        None if r == 0 => c"PMD_OK".as_ptr(),
+        None => c"PMD_ERR_UNKNOWN".as_ptr(),
+    }
 }
 
 /// The WebSocket close code to send after a failure with this result:
@@ -85,7 +82,7 @@ pub extern "C" fn pmd_result_name(r: c_int) -> *const c_char {
 /// PMD_ERR_INTERNAL; 0 for every other value (nothing to close for).
 #[no_mangle]
 pub extern "C" fn pmd_result_close_code(r: c_int) -> u16 {
-    entry(r).map_or(0, |e| e.1)
+    ErrorKind::from_code(r).map_or(0, ErrorKind::close_code)
 }
 
 #[cfg(test)]
@@ -93,26 +90,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn table_matches_enum_and_error_close_codes() {
-        let errors = [
-            Error::NullPointer(String::new()),
-            Error::invalid(""),
-            Error::syntax(""),
-            Error::negotiation(""),
-            Error::protocol(""),
-            Error::PayloadTooBig(String::new()),
-            Error::corrupt(""),
-            Error::BufferTooSmall { needed: 1, cap: 0 },
-            Error::OutOfMemory(String::new()),
-            Error::Internal(String::new()),
-        ];
-        for e in &errors {
-            let r = pmd_result::from(e) as c_int;
-            assert_eq!(pmd_result_close_code(r), e.close_code(), "{e:?}");
+    fn names_and_close_codes_come_from_the_table() {
+        for &kind in ErrorKind::ALL {
+            let r = pmd_result::from(kind) as c_int;
+            assert_eq!(r, kind.code());
+            assert_eq!(pmd_result_close_code(r), kind.close_code(), "{kind:?}");
             // SAFETY: pmd_result_name returns a static C string.
-            let name = unsafe { std::ffi::CStr::from_ptr(pmd_result_name(r)) };
-            assert!(name.to_str().unwrap().starts_with("PMD_ERR_"));
+            assert_eq!(unsafe { std::ffi::CStr::from_ptr(pmd_result_name(r)) }, kind.name());
         }
+        // SAFETY: as above.
+        let name = |r| unsafe { std::ffi::CStr::from_ptr(pmd_result_name(r)) };
+        assert_eq!(name(0), c"PMD_OK");
+        assert_eq!(name(11), c"PMD_ERR_UNKNOWN");
+        assert_eq!(name(-1), c"PMD_ERR_UNKNOWN");
         assert_eq!(pmd_result_close_code(-1), 0);
         assert_eq!(pmd_result_close_code(11), 0);
     }

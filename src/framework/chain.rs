@@ -1,36 +1,30 @@
 //! The accepted extensions of one connection, in negotiated order. Frames
 //! go out through them in order and come in through them in reverse order,
 //! as the reference's `Frame.serialize` and `Frame.parse` do.
+//!
+//! Each side (encode, decode) has its own lock, and each member locks only
+//! the side it runs, so one thread may encode while another decodes. Custom
+//! members additionally run one at a time per chain, as their callbacks
+//! were promised. The result of a call is handed to a continuation while
+//! every member's side is still held: it borrows their buffers.
+
+use std::sync::Mutex;
 
 use crate::error::{Error, Result};
 use crate::extension::Frame;
-use crate::framework::traits::Extension;
+use crate::framework::member::Member;
+use crate::framework::traits::Custom;
 use crate::limit::MessageLimit;
+use crate::lock::{lock, lock_side};
 
 /// Prefixes an error's detail, keeping its kind (and so its result code).
 pub fn annotate(e: Error, prefix: &str) -> Error {
-    let p = |m: String| format!("{prefix}: {m}");
-    match e {
-        Error::NullPointer(m) => Error::NullPointer(p(m)),
-        Error::InvalidArgument(m) => Error::InvalidArgument(p(m)),
-        Error::HeaderSyntax(m) => Error::HeaderSyntax(p(m)),
-        Error::Negotiation(m) => Error::Negotiation(p(m)),
-        Error::Protocol(m) => Error::Protocol(p(m)),
-        Error::PayloadTooBig(m) => Error::PayloadTooBig(p(m)),
-        Error::CorruptData(m) => Error::CorruptData(p(m)),
-        Error::OutOfMemory(m) => Error::OutOfMemory(p(m)),
-        Error::Internal(m) => Error::Internal(p(m)),
-        e @ Error::BufferTooSmall { .. } => e,
-    }
+    e.map_detail(|m| format!("{prefix}: {m}"))
 }
 
-/// An ordered list of negotiated extensions.
+/// The decode side's own state.
 #[derive(Default)]
-pub struct Chain {
-    extensions: Vec<Box<dyn Extension>>,
-    /// Their names, for error messages built only when an error happens
-    /// (the extensions themselves are borrowed by the frame then).
-    names: Vec<String>,
+struct DecodeSide {
     /// The first decode error; the decode side stays failed (the
     /// connection is being closed), as a single extension's does.
     failed: Option<Error>,
@@ -38,115 +32,162 @@ pub struct Chain {
     limit: MessageLimit,
 }
 
-impl Chain {
-    pub fn new() -> Chain {
+/// An ordered list of negotiated extensions.
+pub struct Chain<C> {
+    members: Vec<Member<C>>,
+    /// Their names, for error messages.
+    names: Vec<String>,
+    encoding: Mutex<()>,
+    decoding: Mutex<DecodeSide>,
+    /// Held while custom members run, when there are any.
+    custom: Mutex<()>,
+}
+
+impl<C> Default for Chain<C> {
+    fn default() -> Self {
+        Chain {
+            members: Vec::new(),
+            names: Vec::new(),
+            encoding: Mutex::new(()),
+            decoding: Mutex::new(DecodeSide::default()),
+            custom: Mutex::new(()),
+        }
+    }
+}
+
+impl<C: Custom> Chain<C> {
+    pub fn new() -> Chain<C> {
         Chain::default()
     }
 
     /// Appends an extension: it encodes after, and decodes before, the
     /// ones already there.
-    pub fn push(&mut self, ext: Box<dyn Extension>) {
-        self.names.push(ext.name().to_owned());
-        self.extensions.push(ext);
+    pub fn push(&mut self, member: Member<C>) -> Result<()> {
+        self.names.push(member.name()?);
+        self.members.push(member);
+        Ok(())
     }
 
     pub fn len(&self) -> usize {
-        self.extensions.len()
+        self.members.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.extensions.is_empty()
+        self.members.is_empty()
     }
 
-    pub fn get(&self, index: usize) -> Option<&dyn Extension> {
-        self.extensions.get(index).map(|e| &**e)
-    }
-
-    /// The extensions, borrowed, in order (what factories get as
-    /// "accepted extensions").
-    pub fn as_refs(&self) -> Vec<&dyn Extension> {
-        self.extensions.iter().map(|e| &**e).collect()
+    /// The extensions in order (what factories get as "accepted").
+    pub fn members(&self) -> &[Member<C>] {
+        &self.members
     }
 
     pub fn names(&self) -> Vec<&str> {
-        self.extensions.iter().map(|e| e.name()).collect()
+        self.names.iter().map(String::as_str).collect()
     }
 
-    /// Encodes an outgoing frame through every extension, first to last.
-    /// An error names the extension that failed and keeps its kind.
-    pub fn encode<'a>(&'a mut self, frame: &Frame<'a>) -> Result<Frame<'a>> {
-        let mut f = *frame;
-        let names = &self.names;
-        for (i, e) in self.extensions.iter_mut().enumerate() {
-            f = e
-                .encode(&f)
-                .map_err(|err| annotate(err, &format!("extension {} (#{i}) encode", names[i])))?;
+    /// Runs custom members one at a time; native ones need no such lock.
+    fn custom_turn(&self) -> Result<Option<std::sync::MutexGuard<'_, ()>>> {
+        if self.members.iter().any(Member::is_custom) {
+            Ok(Some(lock(&self.custom, "chain")?))
+        } else {
+            Ok(None)
         }
-        Ok(f)
+    }
+
+    /// Encodes an outgoing frame through every extension, first to last,
+    /// and hands the result to `k`. An error names the extension that
+    /// failed and keeps its kind. Calls on the encode side must not overlap.
+    pub fn encode<R>(&self, frame: &Frame<'_>, k: impl FnOnce(&Frame<'_>) -> R) -> Result<R> {
+        let _side = lock_side(&self.encoding, "encode", "chain")?;
+        let _turn = self.custom_turn()?;
+        self.encode_from(0, frame, k)
+    }
+
+    fn encode_from<R>(&self, i: usize, frame: &Frame<'_>, k: impl FnOnce(&Frame<'_>) -> R) -> Result<R> {
+        let Some(member) = self.members.get(i) else {
+            return Ok(k(frame));
+        };
+        let own = |e| annotate(e, &format!("extension {} (#{i}) encode", self.names[i]));
+        member.encode(frame, own, |out| self.encode_from(i + 1, out, k))
     }
 
     /// Sets the per-message limit on the chain's decoded output
     /// (`NO_LIMIT`: none; 0: only empty messages).
-    pub fn set_max_message_size(&mut self, bytes: usize) {
-        self.limit.set_max(bytes);
+    pub fn set_max_message_size(&self, bytes: usize) -> Result<()> {
+        lock_side(&self.decoding, "decode", "chain")?.limit.set_max(bytes);
+        Ok(())
     }
 
     /// Decodes an incoming frame through every extension, last to first,
     /// each given `max_size` (`NO_LIMIT`: none; 0: only empty output) or
-    /// the room left under the per-message limit, whichever is smaller.
-    /// Then, as the reference's `Frame.check`, a reserved bit still set
-    /// means no negotiated extension claimed it: PROTOCOL (RFC 6455 section
-    /// 5.2). The output counts toward the per-message limit. Errors are
-    /// sticky.
-    pub fn decode<'a>(&'a mut self, frame: &Frame<'a>, max_size: usize) -> Result<Frame<'a>> {
-        if let Some(e) = &self.failed {
+    /// the room left under the per-message limit, whichever is smaller, and
+    /// hands the result to `k`. Then, as the reference's `Frame.check`, a
+    /// reserved bit still set means no negotiated extension claimed it:
+    /// PROTOCOL (RFC 6455 section 5.2). The output counts toward the
+    /// per-message limit. Errors are sticky.
+    pub fn decode<R>(&self, frame: &Frame<'_>, max_size: usize, k: impl FnOnce(&Frame<'_>) -> R) -> Result<R> {
+        let mut side = lock_side(&self.decoding, "decode", "chain")?;
+        if let Some(e) = &side.failed {
             return Err(e.clone());
         }
-        let bound = self.limit.bound(frame.opcode, max_size);
-        let mut f = *frame;
-        for (i, e) in self.extensions.iter_mut().enumerate().rev() {
-            match e.decode(&f, bound.bytes) {
-                Ok(out) => f = out,
-                Err(err) => {
-                    // Over the room the message had left: say so.
-                    let err = match err {
-                        Error::PayloadTooBig(_) if bound.message => bound.exceeded(self.limit.max()),
-                        err => err,
-                    };
-                    let err = annotate(err, &format!("extension {} (#{i}) decode", self.names[i]));
-                    self.failed = Some(err.clone());
-                    return Err(err);
-                }
-            }
-        }
-        if f.rsv1 || f.rsv2 || f.rsv3 {
-            let bits: Vec<&str> = [(f.rsv1, "RSV1"), (f.rsv2, "RSV2"), (f.rsv3, "RSV3")]
-                .iter()
-                .filter(|b| b.0)
-                .map(|b| b.1)
-                .collect();
-            let err = Error::protocol(format!(
-                "reserved bit {} set on an incoming frame (opcode {}) and no negotiated extension uses it",
-                bits.join(", "),
-                f.opcode
-            ));
-            self.failed = Some(err.clone());
-            return Err(err);
-        }
-        if let Err(err) = self.limit.record(f.opcode, f.fin, f.data.len()) {
-            self.failed = Some(err.clone());
-            return Err(err);
-        }
-        Ok(f)
+        let _turn = self.custom_turn()?;
+        let bound = side.limit.bound(frame.opcode, max_size);
+        let limit = &mut side.limit;
+        let result = self.decode_from(self.members.len(), frame, bound.bytes, |out| {
+            check_reserved_bits(out)?;
+            limit.record(out.opcode, out.fin, out.data.len())?;
+            Ok(k(out))
+        });
+        result.map_err(|e| {
+            // Over the room the message had left: say so.
+            let e = match e {
+                Error::PayloadTooBig(_) if bound.message => bound.exceeded(side.limit.max()),
+                e => e,
+            };
+            side.failed = Some(e.clone());
+            e
+        })
+    }
+
+    /// Decodes through members `end - 1` down to 0.
+    fn decode_from<R>(
+        &self,
+        end: usize,
+        frame: &Frame<'_>,
+        max_size: usize,
+        k: impl FnOnce(&Frame<'_>) -> Result<R>,
+    ) -> Result<R> {
+        let Some(i) = end.checked_sub(1) else {
+            return k(frame);
+        };
+        let own = |e| annotate(e, &format!("extension {} (#{i}) decode", self.names[i]));
+        self.members[i].decode(frame, max_size, own, |out| self.decode_from(i, out, max_size, k))
     }
 }
 
-impl Drop for Chain {
+/// A reserved bit left set after decoding: no negotiated extension uses it.
+fn check_reserved_bits(f: &Frame<'_>) -> Result<()> {
+    if !(f.rsv1 || f.rsv2 || f.rsv3) {
+        return Ok(());
+    }
+    let bits: Vec<&str> = [(f.rsv1, "RSV1"), (f.rsv2, "RSV2"), (f.rsv3, "RSV3")]
+        .iter()
+        .filter(|b| b.0)
+        .map(|b| b.1)
+        .collect();
+    Err(Error::protocol(format!(
+        "reserved bit {} set on an incoming frame (opcode {}) and no negotiated extension uses it",
+        bits.join(", "),
+        f.opcode
+    )))
+}
+
+impl<C> Drop for Chain<C> {
     /// Extensions go in reverse order of acceptance, so an extension never
     /// outlives one accepted after it.
     fn drop(&mut self) {
-        while let Some(e) = self.extensions.pop() {
-            drop(e);
+        while let Some(m) = self.members.pop() {
+            drop(m);
         }
     }
 }
@@ -156,6 +197,7 @@ mod tests {
     use super::*;
     use crate::config::Config;
     use crate::framework::deflate::{ClientDeflateFactory, ServerDeflateFactory};
+    use crate::framework::member::Member;
     use crate::framework::negotiator::{client_process_response, server_process_request};
     use crate::framework::testutil::{entries, log, Tag};
     use crate::framework::{ClientFactory, ServerFactory};
@@ -176,11 +218,11 @@ mod tests {
     fn encodes_in_order_and_decodes_in_reverse_with_max_size() {
         let l = log();
         let mut chain = Chain::new();
-        chain.push(Tag::boxed("x-a", b'A', &l));
-        chain.push(Tag::boxed("x-b", b'B', &l));
-        let sent = chain.encode(&text(b"hi")).unwrap().data.to_vec();
+        chain.push(Tag::member("x-a", b'A', &l)).unwrap();
+        chain.push(Tag::member("x-b", b'B', &l)).unwrap();
+        let sent = chain.encode(&text(b"hi"), |f| f.data.to_vec()).unwrap();
         assert_eq!(sent, b"hiAB");
-        let got = chain.decode(&text(&sent), 77).unwrap().data.to_vec();
+        let got = chain.decode(&text(&sent), 77, |f| f.data.to_vec()).unwrap();
         assert_eq!(got, b"hi");
         assert_eq!(
             entries(&l),
@@ -192,29 +234,29 @@ mod tests {
 
     #[test]
     fn empty_chain_passes_frames_through_and_checks_reserved_bits() {
-        let mut chain = Chain::new();
+        let chain = Chain::<Tag>::new();
         let input = text(b"abc");
-        let out = chain.encode(&input).unwrap();
-        assert_eq!(out.data.as_ptr(), input.data.as_ptr());
-        assert_eq!(chain.decode(&input, NO_LIMIT).unwrap(), input);
+        let out = chain.encode(&input, |f| f.data.as_ptr()).unwrap();
+        assert_eq!(out, input.data.as_ptr());
+        assert_eq!(chain.decode(&input, NO_LIMIT, |f| f.data.to_vec()).unwrap(), input.data);
         let rsv2 = Frame { rsv2: true, ..input };
-        let err = chain.decode(&rsv2, NO_LIMIT).unwrap_err();
+        let err = chain.decode(&rsv2, NO_LIMIT, |_| ()).unwrap_err();
         assert!(matches!(&err, Error::Protocol(m) if m.contains("RSV2")), "{err}");
         // Sticky.
-        assert_eq!(chain.decode(&input, NO_LIMIT).unwrap_err(), err);
+        assert_eq!(chain.decode(&input, NO_LIMIT, |_| ()).unwrap_err(), err);
     }
 
     #[test]
     fn decode_errors_name_the_extension_and_stick() {
         let l = log();
         let mut chain = Chain::new();
-        chain.push(Tag::boxed("x-a", b'A', &l));
-        let err = chain.decode(&text(b"noTag"), NO_LIMIT).unwrap_err();
+        chain.push(Tag::member("x-a", b'A', &l)).unwrap();
+        let err = chain.decode(&text(b"noTag"), NO_LIMIT, |_| ()).unwrap_err();
         assert!(
             matches!(&err, Error::Protocol(m) if m.contains("extension x-a (#0) decode")),
             "{err}"
         );
-        assert!(chain.decode(&text(b"okA"), NO_LIMIT).is_err());
+        assert!(chain.decode(&text(b"okA"), NO_LIMIT, |_| ()).is_err());
         assert_eq!(entries(&l), [format!("x-a:decode({NO_LIMIT})")]);
     }
 
@@ -222,27 +264,27 @@ mod tests {
     fn deflate_and_a_custom_extension_round_trip_between_client_and_server() {
         let l = log();
         struct TagServer(crate::framework::testutil::Log);
-        impl ServerFactory for TagServer {
+        impl ServerFactory<Tag> for TagServer {
             fn name(&self) -> &str {
                 "x-tag"
             }
             fn process_request_params(
                 &self,
                 _: &[crate::header::ParamRef<'_>],
-                _: &[&dyn crate::framework::Extension],
-            ) -> Result<(Vec<crate::header::Param>, Box<dyn crate::framework::Extension>)> {
-                Ok((Vec::new(), Tag::boxed("x-tag", b'T', &self.0)))
+                _: &[Member<Tag>],
+            ) -> Result<(Vec<crate::header::Param>, Member<Tag>)> {
+                Ok((Vec::new(), Tag::member("x-tag", b'T', &self.0)))
             }
         }
-        let servers: Vec<Box<dyn ServerFactory>> = vec![
+        let servers: Vec<Box<dyn ServerFactory<Tag>>> = vec![
             Box::new(ServerDeflateFactory::new(Config::default()).unwrap()),
             Box::new(TagServer(l.clone())),
         ];
-        let (value, mut server) = server_process_request(&servers, b"permessage-deflate, x-tag").unwrap();
+        let (value, server) = server_process_request(&servers, b"permessage-deflate, x-tag").unwrap();
         assert_eq!(value.as_deref(), Some("permessage-deflate, x-tag"));
 
         struct TagClient(crate::framework::testutil::Log);
-        impl ClientFactory for TagClient {
+        impl ClientFactory<Tag> for TagClient {
             fn name(&self) -> &str {
                 "x-tag"
             }
@@ -252,36 +294,37 @@ mod tests {
             fn process_response_params(
                 &self,
                 _: &[crate::header::ParamRef<'_>],
-                _: &[&dyn crate::framework::Extension],
-            ) -> Result<Box<dyn crate::framework::Extension>> {
-                Ok(Tag::boxed("x-tag", b'T', &self.0))
+                _: &[Member<Tag>],
+            ) -> Result<Member<Tag>> {
+                Ok(Tag::member("x-tag", b'T', &self.0))
             }
         }
-        let clients: Vec<Box<dyn ClientFactory>> = vec![
+        let clients: Vec<Box<dyn ClientFactory<Tag>>> = vec![
             Box::new(ClientDeflateFactory::new(Config::default())),
             Box::new(TagClient(l.clone())),
         ];
-        let mut client = client_process_response(&clients, value.unwrap().as_bytes()).unwrap();
+        let client = client_process_response(&clients, value.unwrap().as_bytes()).unwrap();
 
         let message = b"Hello, Hello, Hello, Hello".repeat(20);
-        let wire = client.encode(&text(&message)).unwrap();
+        let (wire, wire_owned) = client
+            .encode(&text(&message), |f| (Frame { data: &[], ..*f }, f.data.to_vec()))
+            .unwrap();
         // Deflate ran first (RSV1, compressed), then the tag was appended.
-        assert!(wire.rsv1 && wire.data.len() < message.len() && wire.data.ends_with(b"T"));
-        let wire_owned = wire.data.to_vec();
-        let got = server
+        assert!(wire.rsv1 && wire_owned.len() < message.len() && wire_owned.ends_with(b"T"));
+        let (got, rsv1) = server
             .decode(
                 &Frame {
                     data: &wire_owned,
                     ..wire
                 },
                 NO_LIMIT,
+                |f| (f.data.to_vec(), f.rsv1),
             )
             .unwrap();
-        assert_eq!(got.data, &message[..]);
-        assert!(!got.rsv1);
+        assert_eq!(got, &message[..]);
+        assert!(!rsv1);
         // max_size reaches permessage-deflate through the chain.
-        let wire = client.encode(&text(&message)).unwrap();
-        let wire_owned = wire.data.to_vec();
+        let wire_owned = client.encode(&text(&message), |f| f.data.to_vec()).unwrap();
         let err = server
             .decode(
                 &Frame {
@@ -289,6 +332,7 @@ mod tests {
                     ..wire
                 },
                 10,
+                |_| (),
             )
             .unwrap_err();
         assert!(matches!(err, Error::PayloadTooBig(_)), "{err}");

@@ -1,47 +1,33 @@
-//! permessage-deflate as one framework extension among others: the
-//! reference's `ClientPerMessageDeflateFactory`,
-//! `ServerPerMessageDeflateFactory` and `PerMessageDeflate` behind the
-//! framework traits, on top of `negotiate` and `extension`.
-
-use std::any::Any;
+//! permessage-deflate's factories among others: the reference's
+//! `ClientPerMessageDeflateFactory` and `ServerPerMessageDeflateFactory`
+//! behind the framework traits, on top of `negotiate`. The extensions they
+//! make are native chain members.
 
 use crate::config::Config;
 use crate::error::Result;
-use crate::extension::{Extension as PerMessageDeflate, Frame};
-use crate::framework::traits::{ClientFactory, Extension, ServerFactory};
+use crate::extension::{Agreed, PerMessageDeflate};
+use crate::framework::member::Member;
+use crate::framework::traits::{ClientFactory, Custom, ServerFactory};
 use crate::header::{Param, ParamRef};
 use crate::negotiate::{self, NAME};
+use crate::params::StaticParam;
 
-fn owned(params: &[ParamRef<'static>]) -> Vec<Param> {
+fn owned(params: &[StaticParam]) -> Vec<Param> {
     params
         .iter()
         .map(|p| Param {
-            name: String::from_utf8_lossy(p.name).into_owned(),
-            value: p.value.map(|v| String::from_utf8_lossy(v).into_owned()),
+            name: p.name.to_string_lossy().into_owned(),
+            value: p.value.map(|v| v.to_string_lossy().into_owned()),
         })
         .collect()
 }
 
-fn names<'a>(accepted: &'a [&dyn Extension]) -> Vec<&'a [u8]> {
-    accepted.iter().map(|e| e.name().as_bytes()).collect()
+fn names<C: Custom>(accepted: &[Member<C>]) -> Result<Vec<String>> {
+    accepted.iter().map(Member::name).collect()
 }
 
-impl Extension for PerMessageDeflate {
-    fn name(&self) -> &str {
-        NAME
-    }
-
-    fn encode<'a>(&'a mut self, frame: &Frame<'a>) -> Result<Frame<'a>> {
-        self.encoder.encode(frame)
-    }
-
-    fn decode<'a>(&'a mut self, frame: &Frame<'a>, max_size: usize) -> Result<Frame<'a>> {
-        self.decoder.decode(frame, max_size)
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
+fn name_refs(names: &[String]) -> Vec<&[u8]> {
+    names.iter().map(|n| n.as_bytes()).collect()
 }
 
 /// The client factory: a config's offer and the rules of SPEC section 4.
@@ -55,7 +41,7 @@ impl ClientDeflateFactory {
     }
 }
 
-impl ClientFactory for ClientDeflateFactory {
+impl<C: Custom> ClientFactory<C> for ClientDeflateFactory {
     fn name(&self) -> &str {
         NAME
     }
@@ -64,13 +50,10 @@ impl ClientFactory for ClientDeflateFactory {
         Ok(owned(&negotiate::client_request_params(&self.config)))
     }
 
-    fn process_response_params(
-        &self,
-        params: &[ParamRef<'_>],
-        accepted: &[&dyn Extension],
-    ) -> Result<Box<dyn Extension>> {
-        let agreed = negotiate::client_process_response(&self.config, params, &names(accepted))?;
-        Ok(Box::new(PerMessageDeflate::for_config(agreed, &self.config)?))
+    fn process_response_params(&self, params: &[ParamRef<'_>], accepted: &[Member<C>]) -> Result<Member<C>> {
+        let names = names(accepted)?;
+        let agreed = negotiate::client_process_response(&self.config, params, &name_refs(&names))?;
+        Ok(Member::deflate(PerMessageDeflate::for_config(agreed, &self.config)?))
     }
 }
 
@@ -88,9 +71,24 @@ impl ServerDeflateFactory {
         config.validate_for_server()?;
         Ok(ServerDeflateFactory { config })
     }
+
+    /// The response parameters and what was agreed for one offer.
+    pub fn negotiate<C: Custom>(
+        &self,
+        params: &[ParamRef<'_>],
+        accepted: &[Member<C>],
+    ) -> Result<(Vec<StaticParam>, Agreed)> {
+        let names = names(accepted)?;
+        negotiate::server_process_request(&self.config, params, &name_refs(&names))
+    }
+
+    /// The extension for what was agreed, with this factory's settings.
+    pub fn extension(&self, agreed: Agreed) -> Result<PerMessageDeflate> {
+        PerMessageDeflate::for_config(agreed, &self.config)
+    }
 }
 
-impl ServerFactory for ServerDeflateFactory {
+impl<C: Custom> ServerFactory<C> for ServerDeflateFactory {
     fn name(&self) -> &str {
         NAME
     }
@@ -98,10 +96,9 @@ impl ServerFactory for ServerDeflateFactory {
     fn process_request_params(
         &self,
         params: &[ParamRef<'_>],
-        accepted: &[&dyn Extension],
-    ) -> Result<(Vec<Param>, Box<dyn Extension>)> {
-        let (response, agreed) = negotiate::server_process_request(&self.config, params, &names(accepted))?;
-        let ext: Box<dyn Extension> = Box::new(PerMessageDeflate::for_config(agreed, &self.config)?);
-        Ok((owned(&response), ext))
+        accepted: &[Member<C>],
+    ) -> Result<(Vec<Param>, Member<C>)> {
+        let (response, agreed) = self.negotiate(params, accepted)?;
+        Ok((owned(&response), Member::deflate(self.extension(agreed)?)))
     }
 }

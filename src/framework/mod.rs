@@ -10,13 +10,15 @@
 
 pub mod chain;
 pub mod deflate;
+pub mod member;
 pub mod negotiator;
 pub mod traits;
 
 pub use chain::Chain;
 pub use deflate::{ClientDeflateFactory, ServerDeflateFactory};
+pub use member::Member;
 pub use negotiator::{client_process_response, client_request_header, server_process_request};
-pub use traits::{ClientFactory, Extension, ServerFactory};
+pub use traits::{ClientFactory, Custom, ServerFactory};
 
 #[cfg(test)]
 pub(crate) mod testutil;

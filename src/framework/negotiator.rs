@@ -17,7 +17,7 @@
 
 use crate::error::{Error, Result};
 use crate::framework::chain::{annotate, Chain};
-use crate::framework::traits::{check_name, check_params, ClientFactory, ServerFactory};
+use crate::framework::traits::{check_name, check_params, ClientFactory, Custom, ServerFactory};
 use crate::header::{self, Element, Param};
 
 fn build_element(name: &str, params: &[Param]) -> Result<String> {
@@ -40,7 +40,7 @@ fn describe(element: &Element) -> String {
 /// Client: the whole Sec-WebSocket-Extensions request value, one element
 /// per factory in order (name and `get_request_params`), joined with ", ".
 /// Empty when there is no factory: send no header then.
-pub fn client_request_header(factories: &[Box<dyn ClientFactory>]) -> Result<String> {
+pub fn client_request_header<C>(factories: &[Box<dyn ClientFactory<C>>]) -> Result<String> {
     let mut elements = Vec::with_capacity(factories.len());
     for (i, f) in factories.iter().enumerate() {
         let who = format!("client factory {} (#{i})", f.name());
@@ -57,7 +57,10 @@ pub fn client_request_header(factories: &[Box<dyn ClientFactory>]) -> Result<Str
 /// Client: processes the server's whole response value (empty when the
 /// header was absent) into the chain of accepted extensions. Every
 /// element must be accepted by one of the factories with its name.
-pub fn client_process_response(factories: &[Box<dyn ClientFactory>], response: &[u8]) -> Result<Chain> {
+pub fn client_process_response<C: Custom>(
+    factories: &[Box<dyn ClientFactory<C>>],
+    response: &[u8],
+) -> Result<Chain<C>> {
     let elements = header::parse(response)?;
     let mut chain = Chain::new();
     for element in &elements {
@@ -66,10 +69,10 @@ pub fn client_process_response(factories: &[Box<dyn ClientFactory>], response: &
         let mut accepted = false;
         for (i, f) in factories.iter().enumerate().filter(|(_, f)| f.name() == element.name) {
             let who = format!("client factory {} (#{i})", f.name());
-            match f.process_response_params(&params, &chain.as_refs()) {
+            match f.process_response_params(&params, chain.members()) {
                 Ok(ext) => {
-                    check_name(&format!("the extension {who} returned"), ext.name())?;
-                    chain.push(ext);
+                    check_name(&format!("the extension {who} returned"), &ext.name()?)?;
+                    chain.push(ext)?;
                     accepted = true;
                     break;
                 }
@@ -95,7 +98,10 @@ pub fn client_process_response(factories: &[Box<dyn ClientFactory>], response: &
 /// Server: processes the client's whole request value. Returns the
 /// response value (None: send no header) and the chain. Offers are taken
 /// in the client's order; the server can only select, never reorder.
-pub fn server_process_request(factories: &[Box<dyn ServerFactory>], request: &[u8]) -> Result<(Option<String>, Chain)> {
+pub fn server_process_request<C: Custom>(
+    factories: &[Box<dyn ServerFactory<C>>],
+    request: &[u8],
+) -> Result<(Option<String>, Chain<C>)> {
     let mut chain = Chain::new();
     // As the reference: without factories the header is not even parsed.
     if factories.is_empty() {
@@ -107,12 +113,12 @@ pub fn server_process_request(factories: &[Box<dyn ServerFactory>], request: &[u
         let params = element.param_refs();
         for (i, f) in factories.iter().enumerate().filter(|(_, f)| f.name() == element.name) {
             let who = format!("server factory {} (#{i})", f.name());
-            match f.process_request_params(&params, &chain.as_refs()) {
+            match f.process_request_params(&params, chain.members()) {
                 Ok((response_params, ext)) => {
-                    check_name(&format!("the extension {who} returned"), ext.name())?;
+                    check_name(&format!("the extension {who} returned"), &ext.name()?)?;
                     check_params(&format!("{who} process_request_params"), &response_params)?;
                     response.push(build_element(&element.name, &response_params)?);
-                    chain.push(ext);
+                    chain.push(ext)?;
                     break;
                 }
                 // Declined: the next factory, then the next offer.
@@ -134,21 +140,21 @@ mod tests {
     use super::*;
     use crate::config::Config;
     use crate::framework::deflate::{ClientDeflateFactory, ServerDeflateFactory};
-    use crate::framework::testutil::{entries, log, p, Answer, Scripted};
+    use crate::framework::testutil::{entries, log, p, Answer, Scripted, Tag};
 
-    fn client(f: Scripted) -> Box<dyn ClientFactory> {
+    fn client(f: Scripted) -> Box<dyn ClientFactory<Tag>> {
         Box::new(f)
     }
 
-    fn server(f: Scripted) -> Box<dyn ServerFactory> {
+    fn server(f: Scripted) -> Box<dyn ServerFactory<Tag>> {
         Box::new(f)
     }
 
-    fn deflate_client(cfg: Config) -> Box<dyn ClientFactory> {
+    fn deflate_client(cfg: Config) -> Box<dyn ClientFactory<Tag>> {
         Box::new(ClientDeflateFactory::new(cfg))
     }
 
-    fn deflate_server(cfg: Config) -> Box<dyn ServerFactory> {
+    fn deflate_server(cfg: Config) -> Box<dyn ServerFactory<Tag>> {
         Box::new(ServerDeflateFactory::new(cfg).unwrap())
     }
 
@@ -168,7 +174,7 @@ mod tests {
             client_request_header(&factories).unwrap(),
             "permessage-deflate; client_max_window_bits, x-xor; key=7; flag"
         );
-        assert_eq!(client_request_header(&[]).unwrap(), "");
+        assert_eq!(client_request_header::<Tag>(&[]).unwrap(), "");
     }
 
     #[test]
@@ -239,7 +245,7 @@ mod tests {
         assert_eq!(entries(&l), ["a[x-a]()[]", "b[x-b]()[\"x-a\"]", "x-a:drop"]);
         // No factory at all and a non-empty response.
         assert!(matches!(
-            client_process_response(&[], b"x-a"),
+            client_process_response::<Tag>(&[], b"x-a"),
             Err(Error::Negotiation(_))
         ));
     }
@@ -249,7 +255,7 @@ mod tests {
         let l = log();
         let factories = vec![client(Scripted::new("x-a", "a", accept(1), &l))];
         assert!(client_process_response(&factories, b"").unwrap().is_empty());
-        assert!(client_process_response(&[], b"").unwrap().is_empty());
+        assert!(client_process_response::<Tag>(&[], b"").unwrap().is_empty());
         assert!(client_process_response(&factories, b" , ").unwrap().is_empty());
         assert!(matches!(
             client_process_response(&factories, b"x-a;"),
@@ -366,7 +372,7 @@ mod tests {
             Err(Error::HeaderSyntax(_))
         ));
         // Without factories the header is not parsed, as the reference.
-        let (value, chain) = server_process_request(&[], b"x-a;;").unwrap();
+        let (value, chain) = server_process_request::<Tag>(&[], b"x-a;;").unwrap();
         assert!(value.is_none() && chain.is_empty());
     }
 

@@ -1,12 +1,12 @@
 //! Test doubles for the framework: an extension that tags payloads and
 //! logs its calls, and factories that answer from a script.
 
-use std::any::Any;
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
 use crate::extension::Frame;
-use crate::framework::traits::{ClientFactory, Extension, ServerFactory};
+use crate::framework::member::Member;
+use crate::framework::traits::{ClientFactory, Custom, ServerFactory};
 use crate::header::{Param, ParamRef};
 
 pub type Log = Arc<Mutex<Vec<String>>>;
@@ -30,8 +30,8 @@ pub struct Tag {
 }
 
 impl Tag {
-    pub fn boxed(name: &str, tag: u8, log: &Log) -> Box<dyn Extension> {
-        Box::new(Tag {
+    pub fn member(name: &str, tag: u8, log: &Log) -> Member<Tag> {
+        Member::custom(Tag {
             name: name.into(),
             tag,
             log: log.clone(),
@@ -40,7 +40,7 @@ impl Tag {
     }
 }
 
-impl Extension for Tag {
+impl Custom for Tag {
     fn name(&self) -> &str {
         &self.name
     }
@@ -65,10 +65,6 @@ impl Extension for Tag {
             Some((&t, rest)) if t == self.tag => Ok(Frame { data: rest, ..*frame }),
             _ => Err(Error::protocol(format!("{} tag missing", self.name))),
         }
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }
 
@@ -117,7 +113,7 @@ impl Scripted {
         }
     }
 
-    fn run(&self, params: &[ParamRef<'_>], accepted: &[&dyn Extension]) -> Result<(Vec<Param>, Box<dyn Extension>)> {
+    fn run(&self, params: &[ParamRef<'_>], accepted: &[Member<Tag>]) -> Result<(Vec<Param>, Member<Tag>)> {
         let params: Vec<String> = params
             .iter()
             .map(|p| {
@@ -128,7 +124,7 @@ impl Scripted {
                 }
             })
             .collect();
-        let accepted: Vec<&str> = accepted.iter().map(|e| e.name()).collect();
+        let accepted: Vec<String> = accepted.iter().map(|e| e.name().unwrap()).collect();
         self.log.lock().unwrap().push(format!(
             "{}[{}]({}){:?}",
             self.id,
@@ -137,15 +133,15 @@ impl Scripted {
             accepted
         ));
         match &self.answer {
-            Answer::Accept(resp, tag) => Ok((resp.clone(), Tag::boxed(&self.name, *tag, &self.log))),
+            Answer::Accept(resp, tag) => Ok((resp.clone(), Tag::member(&self.name, *tag, &self.log))),
             Answer::Decline => Err(Error::negotiation(format!("{} declines", self.id))),
             Answer::Fail(e) => Err(e.clone()),
-            Answer::BadName(n) => Ok((Vec::new(), Tag::boxed(n, 0, &self.log))),
+            Answer::BadName(n) => Ok((Vec::new(), Tag::member(n, 0, &self.log))),
         }
     }
 }
 
-impl ClientFactory for Scripted {
+impl ClientFactory<Tag> for Scripted {
     fn name(&self) -> &str {
         &self.name
     }
@@ -157,16 +153,12 @@ impl ClientFactory for Scripted {
         }
     }
 
-    fn process_response_params(
-        &self,
-        params: &[ParamRef<'_>],
-        accepted: &[&dyn Extension],
-    ) -> Result<Box<dyn Extension>> {
+    fn process_response_params(&self, params: &[ParamRef<'_>], accepted: &[Member<Tag>]) -> Result<Member<Tag>> {
         self.run(params, accepted).map(|(_, e)| e)
     }
 }
 
-impl ServerFactory for Scripted {
+impl ServerFactory<Tag> for Scripted {
     fn name(&self) -> &str {
         &self.name
     }
@@ -174,8 +166,8 @@ impl ServerFactory for Scripted {
     fn process_request_params(
         &self,
         params: &[ParamRef<'_>],
-        accepted: &[&dyn Extension],
-    ) -> Result<(Vec<Param>, Box<dyn Extension>)> {
+        accepted: &[Member<Tag>],
+    ) -> Result<(Vec<Param>, Member<Tag>)> {
         self.run(params, accepted)
     }
 }

@@ -1,18 +1,20 @@
 //! The three abstractions of the reference (websockets'
-//! `extensions/base.py`): an extension that encodes and decodes frames, and
-//! the client and server factories that negotiate it.
-
-use std::any::Any;
+//! `extensions/base.py`) as Rust traits: an extension that encodes and
+//! decodes frames, and the client and server factories that negotiate it.
+//! `C` is the kind of custom extension a negotiator and its chains hold
+//! (the C layer's foreign extensions, or a test's); permessage-deflate
+//! itself is always native (`Member::Deflate`).
 
 use crate::error::{Error, Result};
 use crate::extension::Frame;
+use crate::framework::member::Member;
 use crate::header::{is_token, Param, ParamRef};
 
-/// One negotiated extension of one connection (the reference's
-/// `Extension`). The chain calls `encode` for outgoing frames and `decode`
-/// for incoming ones, one call at a time.
-pub trait Extension: Send {
-    /// The extension's registered name, e.g. "permessage-deflate".
+/// A custom extension of one connection (the reference's `Extension`).
+/// The chain calls `encode` for outgoing frames and `decode` for incoming
+/// ones, one call at a time per chain.
+pub trait Custom: Send {
+    /// The extension's registered name, e.g. "x-xor".
     fn name(&self) -> &str;
 
     /// Encodes one outgoing frame. The result borrows the input or this
@@ -23,14 +25,10 @@ pub trait Extension: Send {
     /// (`Error::PayloadTooBig` beyond it; `limit::NO_LIMIT`: none; 0: only
     /// empty output).
     fn decode<'a>(&'a mut self, frame: &Frame<'a>, max_size: usize) -> Result<Frame<'a>>;
-
-    /// The concrete type, so that a factory can recognise extensions
-    /// accepted before it (the reference passes instances, not names).
-    fn as_any(&self) -> &dyn Any;
 }
 
 /// A client-side factory (the reference's `ClientExtensionFactory`).
-pub trait ClientFactory: Send {
+pub trait ClientFactory<C>: Send {
     /// The name of the extension it negotiates; must be a token.
     fn name(&self) -> &str;
 
@@ -41,15 +39,11 @@ pub trait ClientFactory: Send {
     /// factory's name. `accepted` lists the extensions accepted before, in
     /// order. `Error::Negotiation` declines (the negotiator then tries the
     /// next factory with that name); any other error fails the handshake.
-    fn process_response_params(
-        &self,
-        params: &[ParamRef<'_>],
-        accepted: &[&dyn Extension],
-    ) -> Result<Box<dyn Extension>>;
+    fn process_response_params(&self, params: &[ParamRef<'_>], accepted: &[Member<C>]) -> Result<Member<C>>;
 }
 
 /// A server-side factory (the reference's `ServerExtensionFactory`).
-pub trait ServerFactory: Send {
+pub trait ServerFactory<C>: Send {
     /// The name of the extension it negotiates; must be a token.
     fn name(&self) -> &str;
 
@@ -60,8 +54,8 @@ pub trait ServerFactory: Send {
     fn process_request_params(
         &self,
         params: &[ParamRef<'_>],
-        accepted: &[&dyn Extension],
-    ) -> Result<(Vec<Param>, Box<dyn Extension>)>;
+        accepted: &[Member<C>],
+    ) -> Result<(Vec<Param>, Member<C>)>;
 }
 
 /// Checks parameters a factory produced: names and values must be tokens

@@ -1,13 +1,13 @@
 //! Helpers shared by the integration tests: a small deterministic PRNG
 //! (no rand crate), message generators, thin wrappers that copy the
-//! frames an `Extension` returns so that tests can keep them, and the
+//! frames an `PerMessageDeflate` returns so that tests can keep them, and the
 //! parameter helpers of the negotiation tests.
 #![allow(dead_code)]
 
 use pmdeflate::config::CompressSettings;
 use pmdeflate::extension::{OP_CONT, OP_TEXT};
 use pmdeflate::header::ParamRef;
-use pmdeflate::{Agreed, Config, Error, Extension, Frame};
+use pmdeflate::{Agreed, Config, Error, Frame, PerMessageDeflate};
 
 /// xorshift64*: deterministic, fast, good enough to make test data.
 pub struct Rng(u64);
@@ -121,15 +121,15 @@ pub fn mirror(a: &Agreed) -> Agreed {
 
 /// A connected pair: the first extension's agreement as given, the second's
 /// mirrored, both compressing with `settings`.
-pub fn pair(a: Agreed, settings: &CompressSettings) -> (Extension, Extension) {
+pub fn pair(a: Agreed, settings: &CompressSettings) -> (PerMessageDeflate, PerMessageDeflate) {
     (
-        Extension::new(a, settings).unwrap(),
-        Extension::new(mirror(&a), settings).unwrap(),
+        PerMessageDeflate::new(a, settings).unwrap(),
+        PerMessageDeflate::new(mirror(&a), settings).unwrap(),
     )
 }
 
-pub fn default_ext() -> Extension {
-    Extension::new(agreed(false, false, 15, 15), &CompressSettings::default()).unwrap()
+pub fn default_ext() -> PerMessageDeflate {
+    PerMessageDeflate::new(agreed(false, false, 15, 15), &CompressSettings::default()).unwrap()
 }
 
 /// An owned copy of a frame, for keeping encoder output between calls.
@@ -183,7 +183,7 @@ pub fn cut<'a>(data: &'a [u8], at: &[usize]) -> Vec<&'a [u8]> {
 
 /// Encodes one message sent as the given fragments (at least one) and
 /// checks the per-frame rules of SPEC section 7 on the way.
-pub fn encode_fragments(ext: &mut Extension, opcode: u8, fragments: &[&[u8]]) -> Vec<Owned> {
+pub fn encode_fragments(ext: &mut PerMessageDeflate, opcode: u8, fragments: &[&[u8]]) -> Vec<Owned> {
     assert!(!fragments.is_empty());
     let mut out = Vec::with_capacity(fragments.len());
     for (i, piece) in fragments.iter().enumerate() {
@@ -210,12 +210,12 @@ pub fn encode_fragments(ext: &mut Extension, opcode: u8, fragments: &[&[u8]]) ->
     out
 }
 
-pub fn encode_message(ext: &mut Extension, opcode: u8, data: &[u8]) -> Vec<Owned> {
+pub fn encode_message(ext: &mut PerMessageDeflate, opcode: u8, data: &[u8]) -> Vec<Owned> {
     encode_fragments(ext, opcode, &[data])
 }
 
 /// Decodes every frame of a message, returning the concatenated payload.
-pub fn decode_frames(ext: &mut Extension, frames: &[Owned], max_size: usize) -> Result<Vec<u8>, Error> {
+pub fn decode_frames(ext: &mut PerMessageDeflate, frames: &[Owned], max_size: usize) -> Result<Vec<u8>, Error> {
     let mut msg = Vec::new();
     for f in frames {
         let out = ext.decode(&f.as_frame(), max_size)?;

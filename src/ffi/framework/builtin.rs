@@ -1,83 +1,116 @@
-//! pmdeflate's own permessage-deflate through the C interface: the
-//! built-in client and server factories and the vtable of the extensions
-//! they make, so that C code can put them in a negotiator beside its own.
+//! pmdeflate's own permessage-deflate in the framework's C interface: the
+//! built-in client and server factories, and the vtable of the C views of
+//! its extensions.
+//!
+//! A negotiator given a built-in factory unwraps it and runs the Rust
+//! factory natively: its extensions are native chain members, and frames
+//! never cross back into C on their way through a chain. The callbacks
+//! below only run when C code calls them itself (a factory of its own that
+//! delegates to the built-in one, or a vtable call on a view).
 
-use std::ffi::{c_int, c_void, CString};
+use std::collections::BTreeMap;
+use std::ffi::{c_int, c_void};
+use std::sync::{Mutex, OnceLock};
 
 use crate::error::Error;
+use crate::extension::PerMessageDeflate;
 use crate::ffi::config::pmd_config;
-use crate::ffi::extension::pmd_frame;
-use crate::ffi::frame;
-use crate::ffi::header::pmd_param;
-use crate::ffi::{free_handle, guard, guard_value, into_handle, pmd_result, req, req_mut};
-use crate::framework::{ClientDeflateFactory, ClientFactory, Extension, ServerDeflateFactory, ServerFactory};
-use crate::header::{Param, ParamRef};
+use crate::ffi::frame::{self, pmd_frame};
+use crate::ffi::header::{pmd_param, read_params, static_param};
+use crate::ffi::{array, free_handle, guard, guard_value, into_handle, pmd_result, req, req_mut, run_guarded};
+use crate::framework::{ClientDeflateFactory, ClientFactory, Member, ServerDeflateFactory, ServerFactory};
+use crate::negotiate;
+use crate::params::StaticParam;
 
 use super::callbacks::slice_ptr;
-use super::callbacks::CParams;
-use super::wrappers::CExtension;
-use super::{pmd_client_factory, pmd_extension_instance, pmd_extension_vtable, pmd_server_factory};
-
-/// A Rust extension handed to C as an instance: its state.
-struct Exported {
-    ext: Box<dyn Extension>,
-    /// The response parameters the server factory returned with it; they
-    /// live here so that the pointers given to C stay valid.
-    response: Vec<pmd_param>,
-}
+use super::foreign::{adopt, ForeignExtension};
+use super::{
+    pmd_client_factory, pmd_extension_instance, pmd_extension_vtable, pmd_get_request_params_callback,
+    pmd_process_request_params_callback, pmd_process_response_params_callback, pmd_server_factory, FnOf,
+};
 
 struct SyncVtable(pmd_extension_vtable);
 // SAFETY: the table is immutable and its only pointer is to a static
 // string.
 unsafe impl Sync for SyncVtable {}
 
+/// The vtable of every C view of a built-in extension; its state is a
+/// `PerMessageDeflate`.
 static DEFLATE_VTABLE: SyncVtable = SyncVtable(pmd_extension_vtable {
+    size: std::mem::size_of::<pmd_extension_vtable>(),
     name: c"permessage-deflate".as_ptr(),
-    encode: Some(exported_encode),
-    decode: Some(exported_decode),
-    destroy: Some(exported_destroy),
+    encode: Some(deflate_encode),
+    decode: Some(deflate_decode),
+    destroy: Some(deflate_destroy),
 });
 
+/// True for the built-in vtable.
+pub(super) fn is_deflate(vtable: *const pmd_extension_vtable) -> bool {
+    std::ptr::eq(vtable, &DEFLATE_VTABLE.0)
+}
+
+/// Takes back an extension the built-in factories gave to C.
+///
 /// # Safety
-/// `state` is an `Exported` made by a built-in factory, not in use
-/// elsewhere; `in_` and `out` are NULL or valid.
-unsafe extern "C" fn exported_encode(state: *mut c_void, in_: *const pmd_frame, out: *mut pmd_frame) -> c_int {
-    guard("permessage-deflate encode", || {
+/// `state` is the state of an instance with the built-in vtable, owned by
+/// the caller and not used afterwards.
+pub(super) unsafe fn take(state: *mut c_void) -> Box<PerMessageDeflate> {
+    // SAFETY: made by Box::into_raw in `export`, per the caller.
+    unsafe { Box::from_raw(state.cast()) }
+}
+
+/// The C view of a native extension (owned by its chain).
+pub(super) fn view(ext: &PerMessageDeflate) -> pmd_extension_instance {
+    pmd_extension_instance {
+        vtable: &DEFLATE_VTABLE.0,
+        state: (ext as *const PerMessageDeflate).cast_mut().cast(),
+    }
+}
+
+fn export(member: Member<ForeignExtension>) -> Result<pmd_extension_instance, Error> {
+    match member {
+        Member::Deflate(ext) => Ok(pmd_extension_instance {
+            vtable: &DEFLATE_VTABLE.0,
+            state: Box::into_raw(ext).cast(),
+        }),
+        Member::Custom(_) => Err(Error::Internal("a built-in factory made a custom extension".into())),
+    }
+}
+
+/// # Safety
+/// `state` is a live `PerMessageDeflate` of the built-in vtable; `frame`
+/// and `out` are NULL or valid.
+unsafe extern "C" fn deflate_encode(state: *mut c_void, frame: *const pmd_frame, out: *mut pmd_frame) -> c_int {
+    run_guarded("permessage-deflate encode", || {
         // SAFETY: forwarded caller guarantees.
-        let ex = unsafe { req_mut(state.cast::<Exported>(), "state") }?;
+        let ext = unsafe { req(state.cast::<PerMessageDeflate>(), "state") }?;
         // SAFETY: as above.
-        unsafe { frame::process(in_, out, || Ok(ex), |ex, frame| ex.ext.encode(frame)) }
+        unsafe { frame::process(frame, out, || ext.encoder(), |side, f| side.encode(f)) }
     }) as c_int
 }
 
 /// # Safety
-/// As for `exported_encode`.
-unsafe extern "C" fn exported_decode(
+/// As for `deflate_encode`.
+unsafe extern "C" fn deflate_decode(
     state: *mut c_void,
-    in_: *const pmd_frame,
+    frame: *const pmd_frame,
     max_size: usize,
     out: *mut pmd_frame,
 ) -> c_int {
-    guard("permessage-deflate decode", || {
+    run_guarded("permessage-deflate decode", || {
         // SAFETY: forwarded caller guarantees.
-        let ex = unsafe { req_mut(state.cast::<Exported>(), "state") }?;
+        let ext = unsafe { req(state.cast::<PerMessageDeflate>(), "state") }?;
         // SAFETY: as above.
-        unsafe { frame::process(in_, out, || Ok(ex), |ex, frame| ex.ext.decode(frame, max_size)) }
+        unsafe { frame::process(frame, out, || ext.decoder(), |side, f| side.decode(f, max_size)) }
     }) as c_int
 }
 
 /// # Safety
-/// `state` is NULL or an `Exported`, not used afterwards.
-unsafe extern "C" fn exported_destroy(state: *mut c_void) {
+/// `state` is NULL or a `PerMessageDeflate` a built-in factory gave to C,
+/// not used afterwards.
+unsafe extern "C" fn deflate_destroy(state: *mut c_void) {
     // SAFETY: forwarded caller guarantee.
-    guard_value((), || unsafe { free_handle(state.cast::<Exported>()) })
-}
-
-fn export(ext: Box<dyn Extension>, response: Vec<pmd_param>) -> pmd_extension_instance {
-    pmd_extension_instance {
-        vtable: &DEFLATE_VTABLE.0,
-        state: into_handle(Exported { ext, response }).cast(),
-    }
+    guard_value((), || unsafe { free_handle(state.cast::<PerMessageDeflate>()) })
 }
 
 /// Views of the accepted instances a C caller passed to a built-in
@@ -85,24 +118,71 @@ fn export(ext: Box<dyn Extension>, response: Vec<pmd_param>) -> pmd_extension_in
 ///
 /// # Safety
 /// `accepted` is NULL or valid for `n` instances whose vtables are live.
-unsafe fn views(accepted: *const pmd_extension_instance, n: usize) -> Result<Vec<CExtension>, Error> {
+unsafe fn accepted_views(
+    accepted: *const pmd_extension_instance,
+    n: usize,
+) -> Result<Vec<Member<ForeignExtension>>, Error> {
     // SAFETY: forwarded caller guarantee.
-    let list = unsafe { crate::ffi::array(accepted, n, "accepted") }?;
+    let list = unsafe { array(accepted, n, "accepted") }?;
     // SAFETY: as above; views are never destroyed.
-    list.iter()
-        .map(|&i| unsafe { CExtension::adopt(i, false, "accepted") })
-        .collect()
+    list.iter().map(|&i| unsafe { adopt(i, false, "accepted") }).collect()
 }
 
-fn as_dyn(views: &[CExtension]) -> Vec<&dyn Extension> {
-    views.iter().map(|v| v as &dyn Extension).collect()
+/// A response handed to C: interned, so that it lives as long as the
+/// program (there are at most 324 different ones).
+fn static_response(list: &[StaticParam]) -> (*const pmd_param, usize) {
+    struct Interned(Vec<(Vec<StaticParam>, Box<[pmd_param]>)>);
+    // SAFETY: the pointers inside point at static strings only.
+    unsafe impl Send for Interned {}
+    static RESPONSES: OnceLock<Mutex<Interned>> = OnceLock::new();
+    let table = RESPONSES.get_or_init(|| Mutex::new(Interned(Vec::new())));
+    let mut table = table.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let i = match table.0.iter().position(|(k, _)| k == list) {
+        Some(i) => i,
+        None => {
+            table.0.push((list.to_vec(), list.iter().map(static_param).collect()));
+            table.0.len() - 1
+        }
+    };
+    // The boxed slice never moves or goes away.
+    (slice_ptr(&table.0[i].1), list.len())
+}
+
+type GetRequestParamsFn = FnOf<pmd_get_request_params_callback>;
+type ProcessResponseFn = FnOf<pmd_process_response_params_callback>;
+type ProcessRequestFn = FnOf<pmd_process_request_params_callback>;
+
+/// Which user pointers the built-in factory functions gave out and nobody
+/// has destroyed or taken yet, and whether each is a client's: how a
+/// negotiator recognises a built-in factory (function addresses are not
+/// reliable for that).
+static BUILTINS: Mutex<BTreeMap<usize, bool>> = Mutex::new(BTreeMap::new());
+
+fn builtins() -> std::sync::MutexGuard<'static, BTreeMap<usize, bool>> {
+    BUILTINS.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Records user data a built-in factory function gives out.
+fn give_out<T>(user: *mut T, client: bool) -> *mut c_void {
+    builtins().insert(user as usize, client);
+    user.cast()
+}
+
+/// Takes back user data given out by a built-in factory function, if
+/// `user` is that, of the right role.
+fn take_back(user: *mut c_void, client: bool) -> bool {
+    let mut map = builtins();
+    if map.get(&(user as usize)) == Some(&client) {
+        map.remove(&(user as usize));
+        return true;
+    }
+    false
 }
 
 /// The user data of a built-in client factory: the Rust factory and its
-/// offer, computed once so that the pointers given out stay valid.
+/// offer (static strings).
 struct BuiltinClient {
     factory: ClientDeflateFactory,
-    _storage: Vec<CString>,
     request: Vec<pmd_param>,
 }
 
@@ -111,7 +191,7 @@ unsafe extern "C" fn builtin_client_get_request_params(
     params: *mut *const pmd_param,
     n: *mut usize,
 ) -> c_int {
-    guard("permessage-deflate get_request_params", || {
+    run_guarded("permessage-deflate get_request_params", || {
         // SAFETY: `user` is the BuiltinClient this factory was made with.
         let (b, params, n) = unsafe {
             (
@@ -134,31 +214,26 @@ unsafe extern "C" fn builtin_client_process_response_params(
     n_accepted: usize,
     out: *mut pmd_extension_instance,
 ) -> c_int {
-    guard("permessage-deflate process_response_params", || {
+    run_guarded("permessage-deflate process_response_params", || {
         // SAFETY: `user` is the BuiltinClient this factory was made with;
         // the arrays are valid for their counts (header).
         let (b, out, params, accepted) = unsafe {
             (
                 req(user.cast::<BuiltinClient>(), "user")?,
                 req_mut(out, "out")?,
-                crate::ffi::header::read_params(params, n)?,
-                views(accepted, n_accepted)?,
+                read_params(params, n)?,
+                accepted_views(accepted, n_accepted)?,
             )
         };
-        let ext = b.factory.process_response_params(&params, &as_dyn(&accepted))?;
-        *out = export(ext, Vec::new());
+        *out = export(b.factory.process_response_params(&params, &accepted)?)?;
         Ok(())
     }) as c_int
 }
 
 unsafe extern "C" fn builtin_client_destroy(user: *mut c_void) {
+    take_back(user, true);
     // SAFETY: `user` is NULL or the BuiltinClient, freed once.
     guard_value((), || unsafe { free_handle(user.cast::<BuiltinClient>()) })
-}
-
-/// The user data of a built-in server factory.
-struct BuiltinServer {
-    factory: ServerDeflateFactory,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -172,71 +247,77 @@ unsafe extern "C" fn builtin_server_process_request_params(
     n_response: *mut usize,
     out: *mut pmd_extension_instance,
 ) -> c_int {
-    guard("permessage-deflate process_request_params", || {
-        // SAFETY: `user` is the BuiltinServer this factory was made with;
-        // the arrays are valid for their counts (header).
-        let (b, response, n_response, out, params, accepted) = unsafe {
+    run_guarded("permessage-deflate process_request_params", || {
+        // SAFETY: `user` is the ServerDeflateFactory this factory was made
+        // with; the arrays are valid for their counts (header).
+        let (factory, response, n_response, out, params, accepted) = unsafe {
             (
-                req(user.cast::<BuiltinServer>(), "user")?,
+                req(user.cast::<ServerDeflateFactory>(), "user")?,
                 req_mut(response, "response")?,
                 req_mut(n_response, "n_response")?,
                 req_mut(out, "out")?,
-                crate::ffi::header::read_params(params, n)?,
-                views(accepted, n_accepted)?,
+                read_params(params, n)?,
+                accepted_views(accepted, n_accepted)?,
             )
         };
-        let (resp, ext) = b.factory.process_request_params(&params, &as_dyn(&accepted))?;
-        // Every parameter the deflate factory answers with is a static
-        // string of the negotiate module: point at those.
-        let list = resp
-            .iter()
-            .map(|p| {
-                let name = static_str(&p.name)?;
-                let value = p.value.as_deref().map(static_str).transpose()?;
-                Ok(pmd_param {
-                    name: name.as_ptr().cast(),
-                    name_len: name.len(),
-                    value: value.map_or(std::ptr::null(), |v| v.as_ptr().cast()),
-                    value_len: value.map_or(0, str::len),
-                })
-            })
-            .collect::<Result<Vec<_>, Error>>()?;
-        let inst = export(ext, list);
-        // SAFETY: `inst.state` is the Exported just made; its response
-        // vector lives as long as the instance.
-        let ex = unsafe { &*inst.state.cast::<Exported>() };
-        *response = slice_ptr(&ex.response);
-        *n_response = ex.response.len();
-        *out = inst;
+        let (list, agreed) = factory.negotiate(&params, &accepted)?;
+        let ext = export(Member::deflate(factory.extension(agreed)?))?;
+        (*response, *n_response) = static_response(&list);
+        *out = ext;
         Ok(())
     }) as c_int
 }
 
-/// The static spelling of a permessage-deflate parameter name or value.
-fn static_str(s: &str) -> Result<&'static str, Error> {
-    use crate::params::*;
-    const BITS: [&str; 8] = ["8", "9", "10", "11", "12", "13", "14", "15"];
-    [
-        SERVER_NO_CONTEXT_TAKEOVER,
-        CLIENT_NO_CONTEXT_TAKEOVER,
-        SERVER_MAX_WINDOW_BITS,
-        CLIENT_MAX_WINDOW_BITS,
-    ]
-    .into_iter()
-    .chain(BITS)
-    .find(|c| *c == s)
-    .ok_or_else(|| Error::Internal(format!("no static string for {s:?}")))
+unsafe extern "C" fn builtin_server_destroy(user: *mut c_void) {
+    take_back(user, false);
+    // SAFETY: `user` is NULL or the ServerDeflateFactory, freed once.
+    guard_value((), || unsafe { free_handle(user.cast::<ServerDeflateFactory>()) })
 }
 
-unsafe extern "C" fn builtin_server_destroy(user: *mut c_void) {
-    // SAFETY: `user` is NULL or the BuiltinServer, freed once.
-    guard_value((), || unsafe { free_handle(user.cast::<BuiltinServer>()) })
+/// The native factory behind a built-in client factory, taking over its
+/// user data; None for any other factory.
+///
+/// # Safety
+/// `f` is handed over (its user data is the negotiator's from now on).
+pub(super) unsafe fn native_client(f: &pmd_client_factory) -> Option<Box<dyn ClientFactory<ForeignExtension>>> {
+    // A factory of the caller's own that delegates to the built-in one
+    // keeps its callbacks. (A function address may differ between codegen
+    // units: then the factory runs through C, which is slower, not wrong.)
+    let ours = f
+        .process_response_params
+        .is_some_and(|p| std::ptr::fn_addr_eq(p, builtin_client_process_response_params as ProcessResponseFn))
+        && f.get_request_params
+            .is_some_and(|p| std::ptr::fn_addr_eq(p, builtin_client_get_request_params as GetRequestParamsFn));
+    if !ours || !take_back(f.user, true) {
+        return None;
+    }
+    // SAFETY: given out as a BuiltinClient by
+    // pmd_client_factory_permessage_deflate, and taken back once.
+    let b = unsafe { Box::from_raw(f.user.cast::<BuiltinClient>()) };
+    Some(Box::new(b.factory))
+}
+
+/// As `native_client`, for server factories.
+///
+/// # Safety
+/// As for `native_client`.
+pub(super) unsafe fn native_server(f: &pmd_server_factory) -> Option<Box<dyn ServerFactory<ForeignExtension>>> {
+    let ours = f
+        .process_request_params
+        .is_some_and(|p| std::ptr::fn_addr_eq(p, builtin_server_process_request_params as ProcessRequestFn));
+    if !ours || !take_back(f.user, false) {
+        return None;
+    }
+    // SAFETY: given out as a ServerDeflateFactory by
+    // pmd_server_factory_permessage_deflate, and taken back once.
+    Some(unsafe { Box::from_raw(f.user.cast::<ServerDeflateFactory>()) })
 }
 
 /// Fills `*out` with pmdeflate's own permessage-deflate client factory for
-/// a copy of `cfg` (its offer and the response rules of SPEC section 4):
-/// one pmd_client_factory among others, to add to a negotiator with
-/// pmd_negotiator_add_client. Its extensions encode and decode like a
+/// a copy of `cfg` (its offer and the client rules of RFC 7692 section
+/// 7.1, as docs/negotiation.md tables them): one pmd_client_factory among
+/// others, to add to a negotiator with pmd_negotiator_add_client, which
+/// then runs it natively. Its extensions encode and decode like a
 /// pmd_extension; their vtable's name is "permessage-deflate". Its
 /// callbacks are thread-safe.
 ///
@@ -254,21 +335,21 @@ pub unsafe extern "C" fn pmd_client_factory_permessage_deflate(
     cfg: *const pmd_config,
     out: *mut pmd_client_factory,
 ) -> pmd_result {
-    guard("pmd_client_factory_permessage_deflate", || {
+    guard!(|| {
         // SAFETY: forwarded caller guarantees.
         let (cfg, out) = unsafe { (req(cfg, "cfg")?, req_mut(out, "out")?) };
-        let factory = ClientDeflateFactory::new(cfg.inner.clone());
-        let params = factory.get_request_params()?;
-        let refs: Vec<ParamRef<'_>> = params.iter().map(Param::as_ref).collect();
-        let c = CParams::new(&refs)?;
+        let request = negotiate::client_request_params(&cfg.inner)
+            .iter()
+            .map(static_param)
+            .collect();
         let user = into_handle(BuiltinClient {
-            factory,
-            _storage: c._storage,
-            request: c.list,
+            factory: ClientDeflateFactory::new(cfg.inner.clone()),
+            request,
         });
         *out = pmd_client_factory {
+            size: std::mem::size_of::<pmd_client_factory>(),
             name: c"permessage-deflate".as_ptr(),
-            user: user.cast(),
+            user: give_out(user, true),
             get_request_params: Some(builtin_client_get_request_params),
             process_response_params: Some(builtin_client_process_response_params),
             destroy: Some(builtin_client_destroy),
@@ -278,17 +359,16 @@ pub unsafe extern "C" fn pmd_client_factory_permessage_deflate(
 }
 
 /// Fills `*out` with pmdeflate's own permessage-deflate server factory for
-/// a copy of `cfg` (the rules of SPEC section 5), to add with
+/// a copy of `cfg` (the server rules of RFC 7692 section 7.1), to add with
 /// pmd_negotiator_add_server. `require` has no effect here, as the
-/// reference's factory has no such option: a host that needs
+/// websockets library's factory has no such option: a host that needs
 /// permessage-deflate checks the chain. The response parameters it returns
-/// live in the extension's state. Ownership as for
-/// pmd_client_factory_permessage_deflate.
+/// are static. Ownership as for pmd_client_factory_permessage_deflate.
 ///
 /// Results: PMD_OK; PMD_ERR_NULL_POINTER; PMD_ERR_INVALID_ARGUMENT for a
 /// config a server cannot use (client_max_window_bits =
 /// PMD_WINDOW_BITS_NO_VALUE, or require_client_max_window_bits without
-/// client_max_window_bits), as the reference's constructor refuses it.
+/// client_max_window_bits).
 ///
 /// # Safety
 /// `cfg` is NULL or a live config; `out` is NULL or writable.
@@ -297,14 +377,14 @@ pub unsafe extern "C" fn pmd_server_factory_permessage_deflate(
     cfg: *const pmd_config,
     out: *mut pmd_server_factory,
 ) -> pmd_result {
-    guard("pmd_server_factory_permessage_deflate", || {
+    guard!(|| {
         // SAFETY: forwarded caller guarantees.
         let (cfg, out) = unsafe { (req(cfg, "cfg")?, req_mut(out, "out")?) };
-        let factory = ServerDeflateFactory::new(cfg.inner.clone())?;
-        let user = into_handle(BuiltinServer { factory });
+        let user = into_handle(ServerDeflateFactory::new(cfg.inner.clone())?);
         *out = pmd_server_factory {
+            size: std::mem::size_of::<pmd_server_factory>(),
             name: c"permessage-deflate".as_ptr(),
-            user: user.cast(),
+            user: give_out(user, false),
             process_request_params: Some(builtin_server_process_request_params),
             destroy: Some(builtin_server_destroy),
         };
@@ -314,7 +394,8 @@ pub unsafe extern "C" fn pmd_server_factory_permessage_deflate(
 
 /// The vtable of the extensions made by the built-in permessage-deflate
 /// factories, to recognise them in an accepted list or with pmd_chain_get
-/// (compare vtable pointers). Static, never NULL.
+/// (compare vtable pointers). Static, never NULL. Only the built-in
+/// factories make instances with it.
 #[no_mangle]
 pub extern "C" fn pmd_permessage_deflate_vtable() -> *const pmd_extension_vtable {
     &DEFLATE_VTABLE.0

@@ -6,7 +6,7 @@
 use std::cell::Cell;
 use std::ffi::{c_char, c_int, CStr, CString};
 
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::ffi::header::pmd_param;
 use crate::ffi::LAST_ERROR;
 use crate::header::{is_token, Param, ParamRef, MAX_PARAMS};
@@ -69,19 +69,12 @@ pub(super) fn callback_error(rc: c_int, who: &str, inner: &str) -> Error {
     } else {
         format!(" ({inner})")
     };
-    let msg = |name: &str| format!("{who} failed with {name}{detail}");
-    match rc {
-        1 => Error::NullPointer(msg("PMD_ERR_NULL_POINTER")),
-        2 => Error::invalid(msg("PMD_ERR_INVALID_ARGUMENT")),
-        3 => Error::syntax(msg("PMD_ERR_HEADER_SYNTAX")),
-        4 => Error::negotiation(msg("PMD_ERR_NEGOTIATION")),
-        5 => Error::protocol(msg("PMD_ERR_PROTOCOL")),
-        6 => Error::PayloadTooBig(msg("PMD_ERR_PAYLOAD_TOO_BIG")),
-        7 => Error::corrupt(msg("PMD_ERR_CORRUPT_DATA")),
-        8 => Error::BufferTooSmall { needed: 0, cap: 0 },
-        9 => Error::OutOfMemory(msg("PMD_ERR_OUT_OF_MEMORY")),
-        10 => Error::Internal(msg("PMD_ERR_INTERNAL")),
-        other => Error::invalid(format!("{who} returned {other}, which is not a pmd_result")),
+    match ErrorKind::from_code(rc) {
+        Some(kind) => Error::new(
+            kind,
+            format!("{who} failed with {}{detail}", kind.name().to_string_lossy()),
+        ),
+        None => Error::invalid(format!("{who} returned {rc}, which is not a pmd_result")),
     }
 }
 

@@ -1,52 +1,22 @@
 //! The chain (`pmd_chain`): one connection's negotiated extensions, run
-//! in order on each frame.
-
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+//! in order on each frame. It is the framework's chain itself: native
+//! permessage-deflate members and C extensions side by side.
 
 use crate::error::Error;
-use crate::ffi::extension::pmd_frame;
-use crate::ffi::frame;
-use crate::ffi::lock::{lock, overlap};
+use crate::ffi::frame::{self, pmd_frame};
 use crate::ffi::{free_handle, guard, guard_value, into_handle, pmd_result, req, req_mut};
 use crate::framework::Chain;
 
 use super::callbacks::refuse_reentry;
+use super::foreign::{view, ForeignExtension};
 use super::pmd_extension_instance;
-use super::wrappers::instances;
 
 /// One connection's negotiated extensions, in order (opaque).
-pub struct pmd_chain {
-    chain: Mutex<Chain>,
-    encoding: AtomicBool,
-    decoding: AtomicBool,
-}
+pub struct pmd_chain(Chain<ForeignExtension>);
 
 /// Creates a chain handle for negotiated extensions.
-pub(super) fn new_chain(chain: Chain) -> *mut pmd_chain {
-    into_handle(pmd_chain {
-        chain: Mutex::new(chain),
-        encoding: AtomicBool::new(false),
-        decoding: AtomicBool::new(false),
-    })
-}
-
-/// Marks one side of a chain busy while it lives.
-struct Busy<'a>(&'a AtomicBool);
-
-impl<'a> Busy<'a> {
-    fn enter(flag: &'a AtomicBool, side: &str) -> Result<Busy<'a>, Error> {
-        if flag.swap(true, Ordering::Acquire) {
-            return Err(overlap(side, "chain"));
-        }
-        Ok(Busy(flag))
-    }
-}
-
-impl Drop for Busy<'_> {
-    fn drop(&mut self) {
-        self.0.store(false, Ordering::Release);
-    }
+pub(super) fn new_chain(chain: Chain<ForeignExtension>) -> *mut pmd_chain {
+    into_handle(pmd_chain(chain))
 }
 
 /// Encodes one outgoing frame through every extension of the chain, first
@@ -66,8 +36,9 @@ impl Drop for Busy<'_> {
 /// pmd_result, for a concurrent encode call, or from inside a callback.
 ///
 /// Threads: may be called while another thread runs pmd_chain_decode on
-/// the same chain (the two are serialised inside, so the callbacks of one
-/// chain never run at the same time), never with another encode.
+/// the same chain, never with another encode. permessage-deflate encodes
+/// and decodes at the same time; the callbacks of C extensions of one
+/// chain never run at the same time.
 ///
 /// # Safety
 /// `chain` is NULL or a live chain; `in` and `out` NULL or valid.
@@ -77,13 +48,12 @@ pub unsafe extern "C" fn pmd_chain_encode(
     in_: *const pmd_frame,
     out: *mut pmd_frame,
 ) -> pmd_result {
-    guard("pmd_chain_encode", || {
+    guard!(|| {
         refuse_reentry()?;
         // SAFETY: forwarded caller guarantees.
         let chain = unsafe { req(chain, "chain") }?;
-        let acquire = || Ok((Busy::enter(&chain.encoding, "encode")?, lock(&chain.chain, "chain")?));
         // SAFETY: as above.
-        unsafe { frame::process(in_, out, acquire, |(_, inner), frame| inner.encode(frame)) }
+        unsafe { frame::process_through(in_, out, |f, w| chain.0.encode(f, |r| w.write(r))) }
     })
 }
 
@@ -119,13 +89,12 @@ pub unsafe extern "C" fn pmd_chain_decode(
     max_size: usize,
     out: *mut pmd_frame,
 ) -> pmd_result {
-    guard("pmd_chain_decode", || {
+    guard!(|| {
         refuse_reentry()?;
         // SAFETY: forwarded caller guarantees.
         let chain = unsafe { req(chain, "chain") }?;
-        let acquire = || Ok((Busy::enter(&chain.decoding, "decode")?, lock(&chain.chain, "chain")?));
         // SAFETY: as above.
-        unsafe { frame::process(in_, out, acquire, |(_, inner), frame| inner.decode(frame, max_size)) }
+        unsafe { frame::process_through(in_, out, |f, w| chain.0.decode(f, max_size, |r| w.write(r))) }
     })
 }
 
@@ -145,32 +114,26 @@ pub unsafe extern "C" fn pmd_chain_decode(
 /// `chain` is NULL or a live chain.
 #[no_mangle]
 pub unsafe extern "C" fn pmd_chain_set_max_message_size(chain: *mut pmd_chain, bytes: usize) -> pmd_result {
-    guard("pmd_chain_set_max_message_size", || {
+    guard!(|| {
         refuse_reentry()?;
         // SAFETY: forwarded caller guarantee.
-        let chain = unsafe { req(chain, "chain") }?;
-        let _busy = Busy::enter(&chain.decoding, "decode")?;
-        lock(&chain.chain, "chain")?.set_max_message_size(bytes);
-        Ok(())
+        unsafe { req(chain, "chain") }?.0.set_max_message_size(bytes)
     })
 }
 
-/// The number of extensions in the chain; 0 for NULL. Thread-safe (it
-/// waits for a running encode or decode).
+/// The number of extensions in the chain; 0 for NULL. Thread-safe.
 ///
 /// # Safety
 /// `chain` is NULL or a live chain.
 #[no_mangle]
 pub unsafe extern "C" fn pmd_chain_count(chain: *const pmd_chain) -> usize {
     guard_value(0, || {
-        // Inside a callback the chain's lock may be held: 0, not a deadlock.
+        // Inside a callback: 0, as the other chain functions refuse.
         if refuse_reentry().is_err() {
             return 0;
         }
         // SAFETY: forwarded caller guarantee.
-        unsafe { chain.as_ref() }
-            .and_then(|c| c.chain.lock().ok())
-            .map_or(0, |c| c.len())
+        unsafe { chain.as_ref() }.map_or(0, |c| c.0.len())
     })
 }
 
@@ -191,18 +154,18 @@ pub unsafe extern "C" fn pmd_chain_get(
     index: usize,
     out: *mut pmd_extension_instance,
 ) -> pmd_result {
-    guard("pmd_chain_get", || {
+    guard!(|| {
         refuse_reentry()?;
         // SAFETY: forwarded caller guarantees.
         let (chain, out) = unsafe { (req(chain, "chain")?, req_mut(out, "out")?) };
-        let inner = lock(&chain.chain, "chain")?;
-        let ext = inner.get(index).ok_or_else(|| {
+        let members = chain.0.members();
+        let member = members.get(index).ok_or_else(|| {
             Error::invalid(format!(
                 "index {index} out of range: the chain has {} extensions",
-                inner.len()
+                members.len()
             ))
         })?;
-        *out = instances(&[ext])?[0];
+        *out = view(member)?;
         Ok(())
     })
 }
@@ -217,7 +180,7 @@ pub unsafe extern "C" fn pmd_chain_get(
 /// `chain` is NULL or a live chain, not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn pmd_chain_free(chain: *mut pmd_chain) {
-    let refused = guard("pmd_chain_free", refuse_reentry);
+    let refused = guard!(refuse_reentry);
     if refused == pmd_result::PMD_OK {
         // SAFETY: forwarded caller guarantee.
         guard_value((), || unsafe { free_handle(chain) })

@@ -4,14 +4,16 @@
 use std::ffi::c_char;
 use std::sync::Mutex;
 
-use crate::ffi::lock::lock;
 use crate::ffi::{bytes, free_handle, guard, guard_value, into_handle, null, pmd_result, req, req_mut, write_str};
 use crate::framework::{self, ClientFactory, ServerFactory};
+use crate::lock::lock;
 
+use super::builtin::{native_client, native_server};
 use super::callbacks::{refuse_reentry, token_name};
 use super::chain::{new_chain, pmd_chain};
-use super::wrappers::{CClientFactory, CServerFactory, User};
-use super::{pmd_client_factory, pmd_server_factory};
+use super::factories::{CClientFactory, CServerFactory, User};
+use super::foreign::ForeignExtension;
+use super::{check_size, pmd_client_factory, pmd_server_factory};
 
 /// An ordered list of client and server factories (opaque): what a host
 /// offers, accepts and answers. Thread-safe: negotiations on one
@@ -22,15 +24,24 @@ pub struct pmd_negotiator {
 
 #[derive(Default)]
 struct Factories {
-    clients: Vec<Box<dyn ClientFactory>>,
-    servers: Vec<Box<dyn ServerFactory>>,
+    clients: Vec<Box<dyn ClientFactory<ForeignExtension>>>,
+    servers: Vec<Box<dyn ServerFactory<ForeignExtension>>>,
+    /// For each factory added, whether it was a client one: the order of
+    /// addition across both lists.
+    added_client: Vec<bool>,
 }
 
 impl Drop for Factories {
-    /// Factories go in reverse order of addition.
+    /// Factories go in reverse order of addition, clients and servers
+    /// interleaved as they were added.
     fn drop(&mut self) {
-        while self.servers.pop().is_some() {}
-        while self.clients.pop().is_some() {}
+        while let Some(client) = self.added_client.pop() {
+            if client {
+                self.clients.pop();
+            } else {
+                self.servers.pop();
+            }
+        }
     }
 }
 
@@ -55,7 +66,7 @@ pub extern "C" fn pmd_negotiator_new() -> *mut pmd_negotiator {
 /// `neg` is NULL or a live negotiator, not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn pmd_negotiator_free(neg: *mut pmd_negotiator) {
-    let refused = guard("pmd_negotiator_free", refuse_reentry);
+    let refused = guard!(refuse_reentry);
     if refused == pmd_result::PMD_OK {
         // SAFETY: forwarded caller guarantee.
         guard_value((), || unsafe { free_handle(neg) })
@@ -82,10 +93,11 @@ pub unsafe extern "C" fn pmd_negotiator_add_client(
     neg: *mut pmd_negotiator,
     factory: *const pmd_client_factory,
 ) -> pmd_result {
-    guard("pmd_negotiator_add_client", || {
+    guard!(|| {
         refuse_reentry()?;
         // SAFETY: forwarded caller guarantees.
         let (neg, f) = unsafe { (req(neg, "neg")?, req(factory, "factory")?) };
+        check_size::<pmd_client_factory>(f.size, "pmd_client_factory")?;
         let get = f
             .get_request_params
             .ok_or_else(|| null("factory->get_request_params"))?;
@@ -95,15 +107,21 @@ pub unsafe extern "C" fn pmd_negotiator_add_client(
         // SAFETY: the name is NULL or NUL-terminated per the caller.
         let name = unsafe { token_name(f.name, "the client factory") }?;
         let mut inner = lock(&neg.inner, "negotiator")?;
-        inner.clients.push(Box::new(CClientFactory {
-            name,
-            user: User {
-                ptr: f.user,
-                destroy: f.destroy,
-            },
-            get_request_params: get,
-            process_response_params: process,
-        }));
+        // SAFETY: a factory with the built-in callbacks was filled by
+        // pmd_client_factory_permessage_deflate and is handed over here.
+        let factory = unsafe { native_client(f) }.unwrap_or_else(|| {
+            Box::new(CClientFactory {
+                name,
+                user: User {
+                    ptr: f.user,
+                    destroy: f.destroy,
+                },
+                get_request_params: get,
+                process_response_params: process,
+            })
+        });
+        inner.clients.push(factory);
+        inner.added_client.push(true);
         Ok(())
     })
 }
@@ -124,24 +142,30 @@ pub unsafe extern "C" fn pmd_negotiator_add_server(
     neg: *mut pmd_negotiator,
     factory: *const pmd_server_factory,
 ) -> pmd_result {
-    guard("pmd_negotiator_add_server", || {
+    guard!(|| {
         refuse_reentry()?;
         // SAFETY: forwarded caller guarantees.
         let (neg, f) = unsafe { (req(neg, "neg")?, req(factory, "factory")?) };
+        check_size::<pmd_server_factory>(f.size, "pmd_server_factory")?;
         let process = f
             .process_request_params
             .ok_or_else(|| null("factory->process_request_params"))?;
         // SAFETY: the name is NULL or NUL-terminated per the caller.
         let name = unsafe { token_name(f.name, "the server factory") }?;
         let mut inner = lock(&neg.inner, "negotiator")?;
-        inner.servers.push(Box::new(CServerFactory {
-            name,
-            user: User {
-                ptr: f.user,
-                destroy: f.destroy,
-            },
-            process_request_params: process,
-        }));
+        // SAFETY: as in pmd_negotiator_add_client.
+        let factory = unsafe { native_server(f) }.unwrap_or_else(|| {
+            Box::new(CServerFactory {
+                name,
+                user: User {
+                    ptr: f.user,
+                    destroy: f.destroy,
+                },
+                process_request_params: process,
+            })
+        });
+        inner.servers.push(factory);
+        inner.added_client.push(false);
         Ok(())
     })
 }
@@ -170,7 +194,7 @@ pub unsafe extern "C" fn pmd_negotiator_client_offer(
     cap: usize,
     out_len: *mut usize,
 ) -> pmd_result {
-    guard("pmd_negotiator_client_offer", || {
+    guard!(|| {
         refuse_reentry()?;
         // SAFETY: forwarded caller guarantee.
         let neg = unsafe { req(neg, "neg") }?;
@@ -213,7 +237,7 @@ pub unsafe extern "C" fn pmd_negotiator_client_accept(
     len: usize,
     chain: *mut *mut pmd_chain,
 ) -> pmd_result {
-    guard("pmd_negotiator_client_accept", || {
+    guard!(|| {
         refuse_reentry()?;
         // SAFETY: forwarded caller guarantees.
         let (neg, chain) = unsafe { (req(neg, "neg")?, req_mut(chain, "chain")?) };
@@ -259,7 +283,7 @@ pub unsafe extern "C" fn pmd_negotiator_server_negotiate(
     out_len: *mut usize,
     chain: *mut *mut pmd_chain,
 ) -> pmd_result {
-    guard("pmd_negotiator_server_negotiate", || {
+    guard!(|| {
         refuse_reentry()?;
         // SAFETY: forwarded caller guarantees.
         let (neg, chain) = unsafe { (req(neg, "neg")?, req_mut(chain, "chain")?) };

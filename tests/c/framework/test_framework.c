@@ -74,6 +74,7 @@ static pmd_negotiator *server_negotiator(pmd_config *cfg) {
     CHECK_RESULT(pmd_server_factory_permessage_deflate(cfg, &f), PMD_OK);
     CHECK_RESULT(pmd_negotiator_add_server(n, &f), PMD_OK);
     memset(&f, 0, sizeof f);
+    f.size = sizeof f;
     f.name = "x-xor";
     f.process_request_params = decline_request;
     CHECK_RESULT(pmd_negotiator_add_server(n, &f), PMD_OK);
@@ -323,9 +324,9 @@ static int bad_decode(void *state, const pmd_frame *in, size_t max_size, pmd_fra
     out->opcode = 16;
     return PMD_OK;
 }
-static const pmd_extension_vtable bad_vtable = {"x-bad", bad_encode, bad_decode, bad_destroy};
-static const pmd_extension_vtable nameless_vtable = {"x bad", bad_encode, bad_decode, bad_destroy};
-static const pmd_extension_vtable nodecode_vtable = {"x-bad", bad_encode, NULL, bad_destroy};
+static const pmd_extension_vtable bad_vtable = {sizeof(pmd_extension_vtable), "x-bad", bad_encode, bad_decode, bad_destroy};
+static const pmd_extension_vtable nameless_vtable = {sizeof(pmd_extension_vtable), "x bad", bad_encode, bad_decode, bad_destroy};
+static const pmd_extension_vtable nodecode_vtable = {sizeof(pmd_extension_vtable), "x-bad", bad_encode, NULL, bad_destroy};
 
 static const pmd_param bad_params[1] = {{"key", 3, "a b", 3}};
 
@@ -367,6 +368,7 @@ static void test_failing_callbacks(void) {
     const char *offer = "permessage-deflate, x-xor; key=5, x-bad";
     int created = xor_created, destroyed = xor_destroyed;
     memset(&f, 0, sizeof f);
+    f.size = sizeof f;
     f.name = "x-bad";
     f.process_request_params = bad_server;
     CHECK_RESULT(pmd_negotiator_add_server(sn, &f), PMD_OK);
@@ -450,6 +452,7 @@ static void test_failing_client_callbacks(void) {
     size_t len = 0;
     const char *r = "permessage-deflate, x-xor; key=3, x-bad";
     memset(&f, 0, sizeof f);
+    f.size = sizeof f;
     f.name = "x-bad";
     f.get_request_params = bad_request;
     f.process_response_params = never_response;
@@ -463,11 +466,153 @@ static void test_failing_client_callbacks(void) {
     CHECK(xor_created == xor_destroyed);
 }
 
+
+static const pmd_extension_vtable tiny_vtable = {sizeof(pmd_extension_vtable) - 1, "x-small", xor_encode,
+                                                 xor_decode, NULL};
+static int small_server(void *user, const pmd_param *params, size_t n, const pmd_extension_instance *accepted,
+                        size_t n_accepted, const pmd_param **response, size_t *n_response,
+                        pmd_extension_instance *out) {
+    (void)user, (void)params, (void)n, (void)accepted, (void)n_accepted, (void)response, (void)n_response;
+    out->vtable = &tiny_vtable;
+    out->state = NULL;
+    return PMD_OK;
+}
+
+/* Structs that can grow: a size below this version's is refused, with
+ * nothing taken over; the built-in factories fill it in. */
+static void test_struct_sizes(void) {
+    pmd_negotiator *n = pmd_negotiator_new();
+    pmd_config *cfg = pmd_config_new();
+    pmd_client_factory cf = xor_client_factory(1);
+    pmd_server_factory sf;
+    cf.size = 0;
+    CHECK_RESULT(pmd_negotiator_add_client(n, &cf), PMD_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(pmd_last_error(), "sizeof(pmd_client_factory)") != NULL);
+    cf.destroy(cf.user); /* refused: still ours */
+    CHECK_RESULT(pmd_server_factory_permessage_deflate(cfg, &sf), PMD_OK);
+    CHECK(sf.size == sizeof sf);
+    sf.size = sizeof sf - 1;
+    CHECK_RESULT(pmd_negotiator_add_server(n, &sf), PMD_ERR_INVALID_ARGUMENT);
+    sf.size = sizeof sf;
+    CHECK_RESULT(pmd_negotiator_add_server(n, &sf), PMD_OK);
+    CHECK(pmd_permessage_deflate_vtable()->size == sizeof(pmd_extension_vtable));
+    /* An instance whose vtable is too small is refused (and destroyed). */
+    {
+        pmd_server_factory bad;
+        memset(&bad, 0, sizeof bad);
+        bad.size = sizeof bad;
+        bad.name = "x-small";
+        bad.process_request_params = small_server;
+        CHECK_RESULT(pmd_negotiator_add_server(n, &bad), PMD_OK);
+        pmd_chain *chain = NULL;
+        char buf[256];
+        size_t len;
+        CHECK_RESULT(pmd_negotiator_server_negotiate(n, "x-small", 7, buf, sizeof buf, &len, &chain),
+                     PMD_ERR_INVALID_ARGUMENT);
+        CHECK(strstr(pmd_last_error(), "sizeof(pmd_extension_vtable)") != NULL);
+        CHECK(chain == NULL);
+    }
+    pmd_negotiator_free(n);
+    pmd_config_free(cfg);
+}
+
+/* pmd_negotiator_free destroys factories in reverse order of addition,
+ * clients and servers interleaved as they were added. */
+static char destroyed_order[8];
+static size_t destroyed_n;
+static void record_destroy(void *user) { destroyed_order[destroyed_n++] = *(const char *)user; }
+static int never_request(void *user, const pmd_param **params, size_t *n) {
+    (void)user, (void)params, (void)n;
+    return PMD_ERR_INTERNAL;
+}
+static void test_destruction_order(void) {
+    static const char ids[] = "123";
+    pmd_negotiator *n = pmd_negotiator_new();
+    pmd_client_factory c;
+    pmd_server_factory s;
+    memset(&c, 0, sizeof c);
+    memset(&s, 0, sizeof s);
+    c.size = sizeof c, s.size = sizeof s;
+    c.name = s.name = "x-order";
+    c.get_request_params = never_request;
+    c.process_response_params = never_response;
+    c.destroy = s.destroy = record_destroy;
+    s.process_request_params = decline_request;
+    c.user = (void *)&ids[0];
+    CHECK_RESULT(pmd_negotiator_add_client(n, &c), PMD_OK);
+    s.user = (void *)&ids[1];
+    CHECK_RESULT(pmd_negotiator_add_server(n, &s), PMD_OK);
+    c.user = (void *)&ids[2];
+    CHECK_RESULT(pmd_negotiator_add_client(n, &c), PMD_OK);
+    destroyed_n = 0;
+    pmd_negotiator_free(n);
+    CHECK(destroyed_n == 3 && memcmp(destroyed_order, "321", 3) == 0);
+}
+
+/* A chain's permessage-deflate is native; its C view still works through
+ * the vtable, and a factory of the host's own may delegate to the
+ * built-in one and return its instances. */
+static pmd_server_factory delegate_to;
+static int delegated;
+static int delegating_server(void *user, const pmd_param *params, size_t n, const pmd_extension_instance *accepted,
+                             size_t n_accepted, const pmd_param **response, size_t *n_response,
+                             pmd_extension_instance *out) {
+    (void)user;
+    delegated++;
+    return delegate_to.process_request_params(delegate_to.user, params, n, accepted, n_accepted, response,
+                                              n_response, out);
+}
+static void test_native_and_delegated_deflate(void) {
+    pmd_config *cfg = pmd_config_new();
+    pmd_negotiator *cn = client_negotiator(cfg, 9), *sn = pmd_negotiator_new();
+    pmd_server_factory f;
+    pmd_chain *client = NULL, *server = NULL;
+    char buf[256];
+    size_t len;
+    unsigned char msg[3000];
+    pmd_extension_instance inst;
+    int i;
+    CHECK_RESULT(pmd_server_factory_permessage_deflate(cfg, &delegate_to), PMD_OK);
+    memset(&f, 0, sizeof f);
+    f.size = sizeof f;
+    f.name = "permessage-deflate";
+    f.process_request_params = delegating_server;
+    CHECK_RESULT(pmd_negotiator_add_server(sn, &f), PMD_OK);
+    f = xor_server_factory();
+    CHECK_RESULT(pmd_negotiator_add_server(sn, &f), PMD_OK);
+    CHECK_RESULT(pmd_negotiator_client_offer(cn, buf, sizeof buf, &len), PMD_OK);
+    CHECK_RESULT(pmd_negotiator_server_negotiate(sn, buf, len, buf, sizeof buf, &len, &server), PMD_OK);
+    CHECK(delegated == 1);
+    CHECK_RESULT(pmd_negotiator_client_accept(cn, buf, len, &client), PMD_OK);
+    for (i = 0; i < (int)sizeof msg; i++) msg[i] = (unsigned char)("abcabd"[i % 6]);
+    for (i = 0; i < 3; i++) {
+        exchange(client, server, msg, sizeof msg, 1 + i);
+        exchange(server, client, msg, sizeof msg, 2);
+    }
+    /* The view of the server's deflate member encodes through its vtable. */
+    CHECK_RESULT(pmd_chain_get(server, 0, &inst), PMD_OK);
+    CHECK(inst.vtable == pmd_permessage_deflate_vtable());
+    {
+        pmd_frame ping = frame(PMD_OPCODE_PING, 1, "p", 1), out;
+        CHECK(inst.vtable->encode(inst.state, &ping, &out) == PMD_OK);
+        CHECK(out.data == ping.data && out.len == 1);
+    }
+    pmd_chain_free(client);
+    pmd_chain_free(server);
+    pmd_negotiator_free(cn);
+    pmd_negotiator_free(sn);
+    delegate_to.destroy(delegate_to.user);
+    pmd_config_free(cfg);
+}
+
 int main(void) {
     test_both_roles();
     test_negotiation_rules();
     test_failing_callbacks();
     test_failing_client_callbacks();
+    test_struct_sizes();
+    test_destruction_order();
+    test_native_and_delegated_deflate();
     printf("CHECK-SUMMARY test_framework passed=%d failed=%d\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

@@ -83,7 +83,7 @@ static void xor_destroy(void *state) {
     free(s);
 }
 
-static const pmd_extension_vtable xor_vtable = {"x-xor", xor_encode, xor_decode, xor_destroy};
+static const pmd_extension_vtable xor_vtable = {sizeof(pmd_extension_vtable), "x-xor", xor_encode, xor_decode, xor_destroy};
 
 static xor_state *xor_new(unsigned key) {
     xor_state *s = (xor_state *)calloc(1, sizeof *s);
@@ -169,6 +169,7 @@ static pmd_client_factory xor_client_factory(unsigned key) {
     pmd_client_factory f;
     xor_client_cfg *c = (xor_client_cfg *)calloc(1, sizeof *c);
     memset(&f, 0, sizeof f);
+    f.size = sizeof f;
     if (c == NULL) {
         return f;
     }
@@ -212,6 +213,7 @@ static int xor_server_request(void *user, const pmd_param *params, size_t n, con
 static pmd_server_factory xor_server_factory(void) {
     pmd_server_factory f;
     memset(&f, 0, sizeof f);
+    f.size = sizeof f;
     f.name = "x-xor";
     f.process_request_params = xor_server_request;
     return f;

@@ -1,6 +1,6 @@
-//! Locks of the mutexes inside handles, and the errors a held or poisoned
-//! one gives. A poisoned lock means a panic inside it, already reported as
-//! PMD_ERR_INTERNAL: the handle is unusable and must be freed.
+//! The locks of the two sides of an extension or a chain, and the errors a
+//! held or poisoned one gives. A poisoned lock means a panic inside it,
+//! already reported as an internal error: the object is unusable.
 
 use std::sync::{Mutex, MutexGuard, TryLockError};
 
@@ -8,14 +8,14 @@ use crate::error::Error;
 
 /// Waits for `m`, so that calls on the handle (named by `what`) run one at
 /// a time.
-pub(crate) fn lock<'a, T>(m: &'a Mutex<T>, what: &str) -> Result<MutexGuard<'a, T>, Error> {
+pub fn lock<'a, T>(m: &'a Mutex<T>, what: &str) -> Result<MutexGuard<'a, T>, Error> {
     m.lock()
         .map_err(|_| Error::Internal(format!("the {what} failed internally earlier: free it")))
 }
 
 /// Takes `m`, the lock of one side of a handle whose calls on a side must
 /// not overlap, without waiting: a held lock is an overlapping call.
-pub(crate) fn lock_side<'a, T>(m: &'a Mutex<T>, side: &str, handle: &str) -> Result<MutexGuard<'a, T>, Error> {
+pub fn lock_side<'a, T>(m: &'a Mutex<T>, side: &str, handle: &str) -> Result<MutexGuard<'a, T>, Error> {
     m.try_lock().map_err(|e| match e {
         TryLockError::WouldBlock => overlap(side, handle),
         TryLockError::Poisoned(_) => {
@@ -26,7 +26,7 @@ pub(crate) fn lock_side<'a, T>(m: &'a Mutex<T>, side: &str, handle: &str) -> Res
 
 /// The error for a call on a side of a handle while another call on that
 /// side runs.
-pub(crate) fn overlap(side: &str, handle: &str) -> Error {
+pub fn overlap(side: &str, handle: &str) -> Error {
     Error::invalid(format!(
         "concurrent calls on the {side} side of one {handle}: the calls on a side must not overlap"
     ))
