@@ -28,7 +28,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "ws_common.h"
+#include "ws_base64.h"
+#include "ws_buf.h"
+#include "ws_conn.h"
+#include "ws_handshake.h"
+#include "ws_http.h"
+#include "ws_options.h"
+#include "ws_random.h"
+#include "ws_socket.h"
 
 #define IO_TIMEOUT_MS 20000
 

@@ -26,7 +26,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ws_common.h"
+#include "ws_buf.h"
+#include "ws_conn.h"
+#include "ws_handshake.h"
+#include "ws_http.h"
+#include "ws_options.h"
+#include "ws_socket.h"
 
 #define LINGER_MS 2000   /* how long we wait for the peer's EOF after our close */
 

@@ -34,7 +34,13 @@
 
 #include <wslay/wslay.h>
 
-#include "ws_common.h"
+#include "ws_buf.h"
+#include "ws_frame.h"
+#include "ws_handshake.h"
+#include "ws_http.h"
+#include "ws_options.h"
+#include "ws_socket.h"
+#include "ws_utf8.h"
 
 typedef struct wconn {
     int fd;
