@@ -203,7 +203,7 @@ static int handshake(const pmd_config *cfg)
             return -1;
         }
     }
-    static ws_http h;
+    ws_http h;
     if (ws_http_parse(conn.in.data, hl, &h) != 0) {
         fprintf(stderr, "client: malformed handshake response\n");
         return -1;

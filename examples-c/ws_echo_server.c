@@ -81,8 +81,9 @@ static void logc(const conn *c, const char *fmt, ...)
 static void handshake(conn *c, size_t len)
 {
     char log[1024];
+    ws_http req;
     pmd_extension *ext = NULL;
-    int ok = ws_server_handshake(g_cfg, g_opts, c->head.data, len, &c->ws.out, &ext, log, sizeof log);
+    int ok = ws_server_handshake(g_cfg, g_opts, &req, c->head.data, len, &c->ws.out, &ext, log, sizeof log);
     logc(c, "%s", log);
     if (!ok) {
         c->state = ST_CLOSING;

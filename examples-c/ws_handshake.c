@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "ws_base64.h"
-#include "ws_http.h"
 #include "ws_options.h"
 #include "ws_sha1.h"
 
@@ -32,19 +31,18 @@ static int refuse(ws_buf *out, const char *status, const char *extra, const char
     return 0;
 }
 
-int ws_server_handshake(const pmd_config *cfg, const struct ws_opts *o, const uint8_t *head, size_t len,
-                        ws_buf *out, pmd_extension **ext_out, char *log, size_t logcap)
+int ws_server_handshake(const pmd_config *cfg, const struct ws_opts *o, ws_http *req, const uint8_t *head,
+                        size_t len, ws_buf *out, pmd_extension **ext_out, char *log, size_t logcap)
 {
-    static ws_http h;   /* large; the examples are single-threaded */
     *ext_out = NULL;
-    if (ws_http_parse(head, len, &h) != 0)
+    if (ws_http_parse(head, len, req) != 0)
         return refuse(out, "400 Bad Request", NULL, "malformed HTTP request", log, logcap);
-    if (strcmp(h.start[0], "GET") != 0 || strcmp(h.start[2], "HTTP/1.1") != 0)
+    if (strcmp(req->start[0], "GET") != 0 || strcmp(req->start[2], "HTTP/1.1") != 0)
         return refuse(out, "400 Bad Request", NULL, "not a GET HTTP/1.1 request", log, logcap);
-    const char *upgrade = ws_http_get(&h, "Upgrade");
-    const char *connection = ws_http_get(&h, "Connection");
-    const char *version = ws_http_get(&h, "Sec-WebSocket-Version");
-    const char *key = ws_http_get(&h, "Sec-WebSocket-Key");
+    const char *upgrade = ws_http_get(req, "Upgrade");
+    const char *connection = ws_http_get(req, "Connection");
+    const char *version = ws_http_get(req, "Sec-WebSocket-Version");
+    const char *key = ws_http_get(req, "Sec-WebSocket-Key");
     if (!upgrade || !ws_http_has_token(upgrade, "websocket") || !connection ||
         !ws_http_has_token(connection, "upgrade"))
         return refuse(out, "400 Bad Request", NULL, "not a WebSocket upgrade", log, logcap);
@@ -55,7 +53,7 @@ int ws_server_handshake(const pmd_config *cfg, const struct ws_opts *o, const ui
         return refuse(out, "400 Bad Request", NULL, "missing or malformed Sec-WebSocket-Key", log, logcap);
 
     char offers[8192];
-    int lines = ws_http_join(&h, "Sec-WebSocket-Extensions", offers, sizeof offers);
+    int lines = ws_http_join(req, "Sec-WebSocket-Extensions", offers, sizeof offers);
     if (lines < 0)
         return refuse(out, "400 Bad Request", NULL, "Sec-WebSocket-Extensions too long", log, logcap);
     char ext_resp[PMD_MAX_RESPONSE_LEN];

@@ -2,6 +2,10 @@
  * ws_http.h - the HTTP/1.1 head of the opening handshake (RFC 6455
  * section 4): find where it ends, split it into a start line and headers,
  * look headers up, and write an error response.
+ *
+ * The parser keeps no state of its own: everything it finds goes into a
+ * ws_http the caller owns (it is large, about 18 KiB; a stack variable is
+ * fine), so any number of heads may be parsed at once.
  */
 #ifndef WS_HTTP_H
 #define WS_HTTP_H
