@@ -217,23 +217,6 @@ ws_event ws_conn_next_event(ws_conn *c)
     return ev;
 }
 
-static uint64_t mask_state;
-
-static void mask_key(uint8_t key[4])
-{
-    /* Masking keys must be unpredictable (RFC 6455 5.3): seed from the
-       kernel once, then a xorshift64* stream. */
-    if (!mask_state) {
-        ws_random(&mask_state, sizeof mask_state);
-        mask_state |= 1;
-    }
-    mask_state ^= mask_state >> 12;
-    mask_state ^= mask_state << 25;
-    mask_state ^= mask_state >> 27;
-    uint32_t v = (uint32_t)((mask_state * 2685821657736338717ULL) >> 32);
-    memcpy(key, &v, 4);
-}
-
 int ws_conn_send_frame(ws_conn *c, uint8_t opcode, int fin, const uint8_t *data, size_t len)
 {
     pmd_frame in = {opcode, fin != 0, false, false, false, data, len};
@@ -253,7 +236,7 @@ int ws_conn_send_frame(ws_conn *c, uint8_t opcode, int fin, const uint8_t *data,
     uint8_t hdr[WS_FRAME_MAX_HEADER];
     uint8_t key[4] = {0, 0, 0, 0};
     if (c->is_client)
-        mask_key(key);
+        ws_random_mask_key(&c->mask_state, key);
     size_t hl = ws_frame_write_header(hdr, &out, c->is_client ? key : NULL);
     if (ws_buf_reserve(&c->out, hl + out.len) != 0) {
         snprintf(c->error, sizeof c->error, "out of memory");

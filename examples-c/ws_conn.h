@@ -55,6 +55,7 @@ typedef struct ws_conn {
     uint8_t ctrl[125];           /* payload of the last control frame */
     uint16_t close_code_sent;
     uint16_t close_code_received;
+    uint64_t mask_state;         /* masking-key generator (clients), see ws_random_mask_key */
     /* counters for "bytes saved" */
     uint64_t payload_sent, wire_sent, payload_received, wire_received;
     char error[256];             /* why we failed the connection */

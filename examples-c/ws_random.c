@@ -1,6 +1,6 @@
 /*
- * ws_random.c - random bytes from the kernel's /dev/urandom, with a
- * PRNG to fall back on where it cannot be read.
+ * ws_random.c - the random sources of ws_random.h: the kernel's
+ * /dev/urandom, and a cheap per-connection stream for masking keys.
  */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
@@ -8,6 +8,7 @@
 #include "ws_random.h"
 
 #include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
 
 /* Process-wide, and used only when /dev/urandom cannot be read. */
@@ -32,4 +33,19 @@ void ws_random(void *buf, size_t n)
         prng_state ^= prng_state << 17;
         p[i] = (uint8_t)prng_state;
     }
+}
+
+void ws_random_mask_key(uint64_t *state, uint8_t key[4])
+{
+    /* Masking keys must be unpredictable (RFC 6455 5.3): seed from the
+       kernel once, then a xorshift64* stream. */
+    if (!*state) {
+        ws_random(state, sizeof *state);
+        *state |= 1;
+    }
+    *state ^= *state >> 12;
+    *state ^= *state << 25;
+    *state ^= *state >> 27;
+    uint32_t v = (uint32_t)((*state * 2685821657736338717ULL) >> 32);
+    memcpy(key, &v, 4);
 }
