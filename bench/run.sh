@@ -25,8 +25,9 @@ if ! "$python" -c 'import websockets' 2>/dev/null \
     exit 1
 fi
 cargo build --release -q
-cc -O2 -o "$out/zlib_baseline" bench/zlib_baseline.c -lz
-cc -O2 -std=c99 -Wall -Wextra -Werror -Iinclude -o "$out/pmd_bench" bench/pmd_bench.c \
+cflags=(-O2 -std=c99 -Wall -Wextra -Werror)
+cc "${cflags[@]}" -o "$out/zlib_baseline" bench/zlib_baseline.c bench/bench_input.c -lz
+cc "${cflags[@]}" -Iinclude -o "$out/pmd_bench" bench/pmd_bench.c bench/bench_input.c \
     -Ltarget/release -Wl,-rpath,"$root/target/release" -lpmdeflate
 [ -f "$out/corpus/chat.bin" ] || python3 bench/corpus.py "$out/corpus" >/dev/null
 
