@@ -9,6 +9,12 @@
 # The peers come from scripts/setup-test-env.sh (.venv with websockets,
 # tests/interop/node/node_modules with ws).  Raw lines are kept in
 # target/bench/WORKLOAD.{zlib,pmd,websockets,ws}.
+# The floor, bench/zlib_baseline.c, does only the zlib work that RFC 7692
+# (section 7.2) needs for a one-frame message: raw deflate with a sync flush,
+# the 00 00 ff ff tail removed, inflate with the tail put back, buffers
+# reused, no WebSocket library around it. A codec that adds no overhead of
+# its own matches it. The corpus comes from bench/corpus.py (deterministic:
+# the same bytes on every machine), generated once into target/bench/corpus.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="$root/target/bench"
