@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark: pmdeflate against the raw zlib floor (../shared/bench) and
+# Benchmark: pmdeflate against the raw zlib floor (bench/zlib_baseline.c) and
 # against the permessage-deflate of two peers, Python websockets
 # (bench/peer_websockets.py) and Node ws (bench/peer_ws.js), in the same run,
 # on the same corpus and settings.  Per workload the four programs run
@@ -9,9 +9,14 @@
 # The peers come from scripts/setup-test-env.sh (.venv with websockets,
 # tests/interop/node/node_modules with ws).  Raw lines are kept in
 # target/bench/WORKLOAD.{zlib,pmd,websockets,ws}.
+# The floor, bench/zlib_baseline.c, does only the zlib work that RFC 7692
+# (section 7.2) needs for a one-frame message: raw deflate with a sync flush,
+# the 00 00 ff ff tail removed, inflate with the tail put back, buffers
+# reused, no WebSocket library around it. A codec that adds no overhead of
+# its own matches it. The corpus comes from bench/corpus.py (deterministic:
+# the same bytes on every machine), generated once into target/bench/corpus.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-shared="$root/../shared/bench"
 out="$root/target/bench"
 reps="${1:-5}"
 shift || true
@@ -26,10 +31,11 @@ if ! "$python" -c 'import websockets' 2>/dev/null \
     exit 1
 fi
 cargo build --release -q
-cc -O2 -o "$out/zlib_baseline" "$shared/zlib_baseline.c" -lz
-cc -O2 -std=c99 -Wall -Wextra -Werror -Iinclude -o "$out/pmd_bench" bench/pmd_bench.c \
+cflags=(-O2 -std=c99 -Wall -Wextra -Werror)
+cc "${cflags[@]}" -o "$out/zlib_baseline" bench/zlib_baseline.c bench/bench_input.c -lz
+cc "${cflags[@]}" -Iinclude -o "$out/pmd_bench" bench/pmd_bench.c bench/bench_input.c \
     -Ltarget/release -Wl,-rpath,"$root/target/release" -lpmdeflate
-[ -f "$out/corpus/chat.bin" ] || python3 "$shared/corpus.py" "$out/corpus" >/dev/null
+[ -f "$out/corpus/chat.bin" ] || python3 bench/corpus.py "$out/corpus" >/dev/null
 
 progs=(zlib pmd websockets ws)
 run_one() { # PROGRAM CORPUS [settings...]

@@ -28,7 +28,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "ws_common.h"
+#include "ws_base64.h"
+#include "ws_buf.h"
+#include "ws_conn.h"
+#include "ws_handshake.h"
+#include "ws_http.h"
+#include "ws_options.h"
+#include "ws_random.h"
+#include "ws_socket.h"
 
 #define IO_TIMEOUT_MS 20000
 
@@ -196,7 +203,7 @@ static int handshake(const pmd_config *cfg)
             return -1;
         }
     }
-    static ws_http h;
+    ws_http h;
     if (ws_http_parse(conn.in.data, hl, &h) != 0) {
         fprintf(stderr, "client: malformed handshake response\n");
         return -1;

@@ -26,7 +26,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ws_common.h"
+#include "ws_buf.h"
+#include "ws_conn.h"
+#include "ws_handshake.h"
+#include "ws_http.h"
+#include "ws_options.h"
+#include "ws_socket.h"
 
 #define LINGER_MS 2000   /* how long we wait for the peer's EOF after our close */
 
@@ -76,8 +81,9 @@ static void logc(const conn *c, const char *fmt, ...)
 static void handshake(conn *c, size_t len)
 {
     char log[1024];
+    ws_http req;
     pmd_extension *ext = NULL;
-    int ok = ws_server_handshake(g_cfg, g_opts, c->head.data, len, &c->ws.out, &ext, log, sizeof log);
+    int ok = ws_server_handshake(g_cfg, g_opts, &req, c->head.data, len, &c->ws.out, &ext, log, sizeof log);
     logc(c, "%s", log);
     if (!ok) {
         c->state = ST_CLOSING;

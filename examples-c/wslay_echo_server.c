@@ -34,7 +34,13 @@
 
 #include <wslay/wslay.h>
 
-#include "ws_common.h"
+#include "ws_buf.h"
+#include "ws_frame.h"
+#include "ws_handshake.h"
+#include "ws_http.h"
+#include "ws_options.h"
+#include "ws_socket.h"
+#include "ws_utf8.h"
 
 typedef struct wconn {
     int fd;
@@ -219,8 +225,9 @@ static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_
 static int upgrade(wconn *c, size_t head_len)
 {
     char log[1024];
+    ws_http req;
     pmd_extension *ext = NULL;
-    int ok = ws_server_handshake(cfg, &opts, c->head.data, head_len, &c->hs_out, &ext, log, sizeof log);
+    int ok = ws_server_handshake(cfg, &opts, &req, c->head.data, head_len, &c->hs_out, &ext, log, sizeof log);
     logc(c, log, NULL);
     ws_buf_consume(&c->head, head_len);     /* what is left are frames */
     if (!ok) {

@@ -22,9 +22,12 @@ cd "$root"
 "$py" -c 'import websockets, sys; v = websockets.__version__; sys.exit(0 if v == "17.4" else "websockets " + v + ", want 17.4")'
 
 cargo build --release --quiet
+# The WebSocket pieces of examples-c that xor_echo.c uses (it frames by itself).
+ex="$root/examples-c"
 gcc -std=c99 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -g -O1 \
-    -I"$root/include" -I"$root/examples-c" -I"$root/tests/c/framework" \
-    -o "$out/xor_echo" "$here/xor_echo.c" "$root/examples-c/ws_common.c" \
+    -I"$root/include" -I"$ex" -I"$root/tests/c/framework" \
+    -o "$out/xor_echo" "$here/xor_echo.c" "$ex/ws_buf.c" "$ex/ws_sha1.c" "$ex/ws_base64.c" \
+    "$ex/ws_random.c" "$ex/ws_http.c" "$ex/ws_handshake.c" "$ex/ws_socket.c" \
     -L"$lib" -Wl,-rpath,"$lib" -lpmdeflate
 
 port() { "$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }

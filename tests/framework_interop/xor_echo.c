@@ -13,7 +13,8 @@
  * "chain: <names>" once the handshake is done; the client prints
  * "echoed N messages" and exits 0 only when every echo matched.
  *
- * SHA-1, base64 and the HTTP head parser come from examples-c/ws_common.c;
+ * Base64, Sec-WebSocket-Accept and the HTTP head parser come from examples-c/
+ * (ws_base64.c, ws_handshake.c, ws_http.c);
  * the framing is here because it runs frames through a pmd_chain. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -25,7 +26,12 @@
 #include <unistd.h>
 
 #include "pmdeflate.h"
-#include "ws_common.h"
+#include "ws_base64.h"
+#include "ws_buf.h"
+#include "ws_handshake.h"
+#include "ws_http.h"
+#include "ws_random.h"
+#include "ws_socket.h"
 #include "xor_ext.h"
 
 #define MAX_MESSAGE (16u << 20)
