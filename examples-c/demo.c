@@ -34,8 +34,9 @@ static int send_message(pmd_extension *tx, pmd_extension *rx, const char *label,
         pmd_frame encoded, decoded;
         check(pmd_extension_encode(tx, &in, &encoded), "encode");
         wire += encoded.len;
-        /* The receiver's budget for the rest of this message. */
-        check(pmd_extension_decode(rx, &encoded, len - got + 1, &decoded), "decode");
+        /* The receiver's budget for the rest of this message: once it is
+           spent (0), only empty output is accepted. */
+        check(pmd_extension_decode(rx, &encoded, len - got, &decoded), "decode");
         memcpy(received + got, decoded.data, decoded.len);
         got += decoded.len;
     }

@@ -136,13 +136,9 @@ ws_event ws_conn_next_event(ws_conn *c)
         pmd_frame in = {opcode, fin, rsv1, rsv2, rsv3, payload, (size_t)plen};
         pmd_frame out = in;
         if (c->ext) {
-            size_t budget = 0;
-            if (opcode < 8 && c->max_size) {
-                budget = c->max_size - c->msg.len;
-                if (budget == 0)
-                    budget = 1; /* 0 would mean "no limit"; any output is then too big */
-            }
-            pmd_result r = pmd_extension_decode(c->ext, &in, budget, &out);
+            /* The extension holds the message limit (from the config it was
+               negotiated with): no per-frame budget to pass. */
+            pmd_result r = pmd_extension_decode(c->ext, &in, SIZE_MAX, &out);
             if (r != PMD_OK) {
                 uint16_t code = pmd_result_close_code(r);
                 return fail(c, code ? code : WS_CLOSE_INTERNAL, "pmd_extension_decode: %s (%s)",
@@ -194,7 +190,7 @@ ws_event ws_conn_next_event(ws_conn *c)
             c->msg_frames = 0;
             c->msg.len = 0;
         }
-        if (c->max_size && out.len > c->max_size - c->msg.len)
+        if (!c->ext && c->max_size && out.len > c->max_size - c->msg.len)
             return fail(c, WS_CLOSE_TOO_BIG, "message exceeds max size %zu", c->max_size);
         if (ws_buf_append(&c->msg, out.data, out.len) != 0)
             return fail(c, WS_CLOSE_INTERNAL, "out of memory");

@@ -175,5 +175,8 @@ pmd_config *ws_opts_config(const ws_opts *o)
         CHECK_PMD(pmd_config_set_require(cfg, true));
     if (o->require_client_max_window_bits)
         CHECK_PMD(pmd_config_set_require_client_max_window_bits(cfg, true));
+    /* Every extension negotiated with cfg counts each message's data
+       frames, compressed or not, against --max-size. */
+    CHECK_PMD(pmd_config_set_max_message_size(cfg, o->max_size ? o->max_size : SIZE_MAX));
     return cfg;
 }

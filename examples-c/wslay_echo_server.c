@@ -173,13 +173,8 @@ static void on_frame_end(wslay_event_context_ptr ctx, void *ud)
                     wslay_get_rsv3(c->f_rsv) != 0, c->frame.data, c->frame.len};
     pmd_frame out = in;
     if (c->ext) {
-        size_t budget = 0;
-        if (!wslay_is_ctrl_frame(c->f_opcode) && opts.max_size) {
-            budget = opts.max_size - c->msg.len;
-            if (budget == 0)
-                budget = 1;   /* 0 means "no limit" to pmd_extension_decode */
-        }
-        pmd_result r = pmd_extension_decode(c->ext, &in, budget, &out);
+        /* The extension counts the message against --max-size itself. */
+        pmd_result r = pmd_extension_decode(c->ext, &in, SIZE_MAX, &out);
         if (r != PMD_OK) {
             uint16_t code = pmd_result_close_code(r);
             fail(c, code ? code : WS_CLOSE_INTERNAL, pmd_last_error());
@@ -188,7 +183,7 @@ static void on_frame_end(wslay_event_context_ptr ctx, void *ud)
     }
     if (wslay_is_ctrl_frame(c->f_opcode))
         return;               /* wslay answers pings and closes itself */
-    if (opts.max_size && out.len > opts.max_size - c->msg.len) {
+    if (!c->ext && opts.max_size && out.len > opts.max_size - c->msg.len) {
         fail(c, WS_CLOSE_TOO_BIG, "message over --max-size");
         return;
     }
