@@ -1,5 +1,6 @@
 """Interop matrix driver: our C endpoints (examples-c) against websockets,
-ws, Autobahn|Python and headless Chromium. Run through tests/interop/run.sh.
+ws, Autobahn|Python, Boost.Beast and headless Chromium. Run through
+tests/interop/run.sh.
 
 Every cell starts real processes on loopback ports, exchanges text and
 binary messages of 0, 1, 125, 126, 65535, 65536 and 1048576 bytes (whole
@@ -11,6 +12,7 @@ asserts the peer's documented behaviour instead (status DOC) and
 docs/interop.md says why.
 """
 
+import hashlib
 import http.server
 import json
 import os
@@ -35,6 +37,9 @@ CLIENT = os.path.join(EX, "ws_echo_client")
 PY = os.path.join(ROOT, ".venv", "bin", "python")
 PEERS = os.path.join(HERE, "peers.py")
 NODE_PEER = os.path.join(HERE, "node", "peer.js")
+BEAST_SRC = os.path.join(HERE, "beast", "beast_peer.cpp")
+BEAST = os.path.join(ROOT, "target", "beast-peer", "beast_peer")
+BEAST_CXX = ["g++", "-std=c++17", "-O1", "-pthread", "-Wall", "-Wextra"]
 
 MAX = 1100000          # receiver max size in every cell (> 1 MiB)
 OVER = 1200000         # the message that must be closed with 1009
@@ -101,6 +106,64 @@ def want(smwb=15, cmwb=15, snct=0, cnct=0, side="server"):
     if side == "server":
         return (smwb, cmwb, snct, cnct)
     return (cmwb, smwb, cnct, snct)
+
+
+# --------------------------------------------------------------------------
+# the Boost.Beast peer (tests/interop/beast/beast_peer.cpp), compiled here
+# --------------------------------------------------------------------------
+
+_beast = {}
+
+
+def beast_error():
+    """Builds the Beast peer into target/beast-peer/ once per run, only when
+    its source, the compile command, g++ or Boost changed (Beast compiles
+    slowly). Returns None when the binary is ready, else why not (the cells
+    then fail: a missing peer is never a skip)."""
+    if "error" in _beast:
+        return _beast["error"]
+    _beast["error"] = None
+    try:
+        gxx = subprocess.run(["g++", "-dumpfullversion"], capture_output=True, text=True, check=True).stdout
+        key = hashlib.sha256(open(BEAST_SRC, "rb").read() + " ".join(BEAST_CXX).encode() + gxx.encode()
+                             + open("/usr/include/boost/version.hpp", "rb").read()).hexdigest()
+        stamp = BEAST + ".sha256"
+        if os.path.exists(BEAST) and os.path.exists(stamp) and open(stamp).read().strip() == key:
+            print("beast_peer: up to date", flush=True)
+            return None
+        os.makedirs(os.path.dirname(BEAST), exist_ok=True)
+        print("beast_peer: compiling (Beast is slow to compile)", flush=True)
+        t0 = time.time()
+        p = subprocess.run(BEAST_CXX + ["-o", BEAST + ".tmp", BEAST_SRC], capture_output=True, text=True)
+        if p.returncode != 0:
+            raise RuntimeError(f"g++ failed: {p.stderr[-600:]}")
+        os.replace(BEAST + ".tmp", BEAST)
+        with open(stamp, "w") as f:
+            f.write(key + "\n")
+        _beast["seconds"] = time.time() - t0
+        print(f"beast_peer: compiled in {_beast['seconds']:.0f} s", flush=True)
+    except (OSError, subprocess.CalledProcessError, RuntimeError) as e:
+        _beast["error"] = f"Beast peer not built: {type(e).__name__}: {e}"
+    return _beast["error"]
+
+
+def beast_pmd_args(spec):
+    """beast_peer options for a spec (keys smwb, cmwb, snct, cnct)."""
+    args = []
+    if "smwb" in spec:
+        args += ["--server-max-window-bits", str(spec["smwb"])]
+    if "cmwb" in spec:
+        args += ["--client-max-window-bits", str(spec["cmwb"])]
+    if spec.get("snct"):
+        args.append("--server-no-context-takeover")
+    if spec.get("cnct"):
+        args.append("--client-no-context-takeover")
+    return args
+
+
+def beast_answers(log):
+    """The Sec-WebSocket-Extensions values the Beast server answered, in order."""
+    return [m.group(1) for m in re.finditer(r"^beast server: answer: \d+ (.*)$", log, re.M)]
 
 
 # --------------------------------------------------------------------------
@@ -188,6 +251,13 @@ PEER_LIMITS = {
     ("autobahn", "offer client_max_wbits=15"): ("n/a", "Autobahn offers client_max_window_bits only without a value"),
     ("autobahn", "decline invalid offer"): ("n/a", "Autobahn cannot send a raw extension header"),
     ("ws", "several offers"): ("n/a", "ws makes exactly one offer"),
+    ("beast", "several offers"): ("n/a", "Beast makes exactly one offer"),
+    ("beast", "offer server_max_wbits=8"): (
+        "refused-by-peer", "Beast refuses window bits 8 in its permessage_deflate options (std::invalid_argument; "
+                           "its deflate, like zlib's, would use 9)"),
+    ("beast", "offer client_max_wbits=8"): (
+        "refused-by-peer", "Beast refuses window bits 8 in its permessage_deflate options (std::invalid_argument; "
+                           "its deflate, like zlib's, would use 9)"),
     ("autobahn", "offer server_max_wbits=8"): (
         "refused-by-peer", "Autobahn refuses to offer window bits 8 (permissible values 9..15), against RFC 7692"),
     ("autobahn", "impose server_max_wbits=8"): (
@@ -207,7 +277,9 @@ PEER_EXPECT = {
 
 
 def run_peer_client(peer, cfg):
-    if peer == "ws":
+    if peer == "beast":
+        cmd = [BEAST, "client"] + cfg["beast_args"]
+    elif peer == "ws":
         cmd = ["node", NODE_PEER, "client", json.dumps(cfg)]
     else:
         cmd = [PY, PEERS, f"{peer}-client", json.dumps(cfg)]
@@ -219,6 +291,15 @@ def run_peer_client(peer, cfg):
 
 
 def peer_client_config(peer, url, offers):
+    if peer == "beast":
+        args = ["--url", url, "--oversize", str(OVER), "--max-size", str(4 << 20)]
+        if offers == "none":
+            args.append("--no-deflate")
+        elif offers == "invalid":
+            args += ["--no-deflate", "--extension-header", "permessage-deflate; server_max_window_bits=7"]
+        elif offers != "default":
+            args += beast_pmd_args(offers[0])
+        return {"beast_args": args}
     cfg = {"url": url, "oversize": OVER, "max_size": 4 << 20}
     if offers == "default":
         if peer == "ws":
@@ -249,7 +330,8 @@ def peer_client_config(peer, url, offers):
     return cfg
 
 
-def peer_clients(server=SERVER, label="peer->our srv", peers=("websockets", "ws", "autobahn"), cells=None):
+def peer_clients(server=SERVER, label="peer->our srv", peers=("websockets", "ws", "autobahn", "beast"),
+                 cells=None):
     for peer in peers:
         for name, args, offers, expect in client_cells():
             if cells is not None and name not in cells:
@@ -257,6 +339,9 @@ def peer_clients(server=SERVER, label="peer->our srv", peers=("websockets", "ws"
             limit = PEER_LIMITS.get((peer, name))
             if limit and limit[0] == "n/a":
                 record(label, peer, name, "N/A", limit[1])
+                continue
+            if peer == "beast" and beast_error():
+                record(label, peer, name, "FAIL", beast_error())
                 continue
             try:
                 srv, port = start([server, "--port", "0", "--max-size", str(MAX), "--max-connections", "0"] + args,
@@ -277,12 +362,14 @@ def peer_clients(server=SERVER, label="peer->our srv", peers=("websockets", "ws"
             status, detail = judge_client_cell(peer, name, expect, r, neg, limit)
             if note and status == "PASS":
                 status, detail = "DOC", f"{note}; {detail}"
+            if peer == "beast" and status == "PASS" and "response_ext" in r:
+                detail += f"; response seen by Beast: {r['response_ext']!r}"
             record(label, peer, name, status, detail)
 
 
 def wslay_clients():
     """The wslay integration (examples-c/wslay_echo_server.c) against real clients."""
-    peer_clients(WSLAY_SERVER, "peer->wslay srv", ("websockets", "ws"), WSLAY_CELLS)
+    peer_clients(WSLAY_SERVER, "peer->wslay srv", ("websockets", "ws", "beast"), WSLAY_CELLS)
 
 
 def judge_client_cell(peer, name, expect, r, neg, limit):
@@ -358,6 +445,34 @@ SERVER_LIMITS = {
     ("autobahn", "offer client_max_wbits=8"): (
         "http-400", "Autobahn server answers HTTP 400 to an offer of client_max_window_bits=8 instead of "
                     "accepting it or declining the offer (RFC 7692 allows 8)"),
+    ("beast", "impose server_max_wbits=8"): (
+        "peer-refuses", "Beast refuses window bits 8 in its permessage_deflate options (std::invalid_argument)"),
+    ("beast", "impose client_max_wbits=8"): (
+        "peer-refuses", "Beast refuses window bits 8 in its permessage_deflate options (std::invalid_argument)"),
+    ("beast", "offer server_max_wbits=8"): (
+        "negotiation", "Beast answers server_max_window_bits=9 to an offer of 8 (it never uses 8), more than "
+                       "offered, against RFC 7692 7.1.2.1: our client fails the handshake with PMD_ERR_NEGOTIATION"),
+}
+
+# What the Beast server answers (Sec-WebSocket-Extensions) to our client's
+# offer in each cell, read from its log. It leaves out every parameter whose
+# value is the default (15), the reported case being "offer
+# server_max_wbits=15" answered by a bare "permessage-deflate".
+_PMD = "permessage-deflate"
+BEAST_ANSWERS = {
+    "default": _PMD,
+    **{f"offer server_max_wbits={n}": f"{_PMD}; server_max_window_bits={max(n, 9)}" for n in (8, 9, 12)},
+    "offer server_max_wbits=15": _PMD,
+    **{f"offer client_max_wbits={n}": f"{_PMD}; client_max_window_bits={n}" for n in (8, 9, 12, 15)},
+    **{f"impose server_max_wbits={n}": f"{_PMD}; server_max_window_bits={n}" for n in (9, 12)},
+    "impose server_max_wbits=15": _PMD,
+    **{f"impose client_max_wbits={n}": f"{_PMD}; client_max_window_bits={n}" for n in (9, 12)},
+    "impose client_max_wbits=15": _PMD,
+    "client_max_wbits novalue": _PMD,
+    "offer server_no_ctx": f"{_PMD}; server_no_context_takeover",
+    "impose server_no_ctx": f"{_PMD}; server_no_context_takeover",
+    "offer client_no_ctx": f"{_PMD}; client_no_context_takeover",
+    "impose client_no_ctx": f"{_PMD}; client_no_context_takeover",
 }
 
 SERVER_EXPECT = {
@@ -370,6 +485,8 @@ SERVER_EXPECT[("autobahn", "impose server_no_ctx")] = (
 
 
 def peer_server_cmd(peer, factory):
+    if peer == "beast":
+        return [BEAST, "server", "--port", "0", "--max-size", str(MAX)] + beast_pmd_args(factory or {})
     cfg = {"port": 0, "max_size": MAX}
     if peer == "ws":
         if factory is not None:
@@ -387,9 +504,12 @@ def run_client(port, args):
 
 
 def peer_servers():
-    for peer in ("websockets", "ws", "autobahn"):
+    for peer in ("websockets", "ws", "autobahn", "beast"):
         for name, args, factory, expect in server_cells():
             limit = SERVER_LIMITS.get((peer, name))
+            if peer == "beast" and beast_error():
+                record("our cli->peer", peer, name, "FAIL", beast_error())
+                continue
             try:
                 srv, port = start(peer_server_cmd(peer, factory), f"{peer} server")
             except RuntimeError as e:
@@ -405,6 +525,15 @@ def peer_servers():
                 record("our cli->peer", peer, name, "DOC" if ok else "FAIL",
                        limit[1] if ok else "expected HTTP 400: " + " | ".join(out.splitlines()[-3:]))
                 continue
+            if limit and limit[0] == "negotiation":
+                rc, out = run_client(port, args + ["--quiet"])
+                answers = beast_answers(stop(srv))
+                ok = rc != 0 and "PMD_ERR_NEGOTIATION" in out and answers == [BEAST_ANSWERS[name]]
+                record("our cli->peer", peer, name, "DOC" if ok else "FAIL",
+                       f"{limit[1]}; Beast answered {answers[0]!r}" if ok else
+                       f"expected the handshake to fail with PMD_ERR_NEGOTIATION after Beast answered "
+                       f"{BEAST_ANSWERS[name]!r}; got {answers}: " + " | ".join(out.splitlines()[-3:]))
+                continue
             try:
                 rc, out = run_client(port, args + ["--quiet"])
                 rc2, out2 = run_client(port, args + ["--quiet", "--oversize", str(OVER)])
@@ -413,11 +542,18 @@ def peer_servers():
                 stop(srv)
                 record("our cli->peer", peer, name, "FAIL", "our client timed out")
                 continue
-            stop(srv)
+            srv_log = stop(srv)
             neg = negotiated(out)
             exp = expect
             status = "PASS"
             note = ""
+            if peer == "beast":
+                answers = beast_answers(srv_log)
+                if answers != [BEAST_ANSWERS[name]] * 3:
+                    record("our cli->peer", peer, name, "FAIL",
+                           f"Beast answered {answers}, expected {BEAST_ANSWERS[name]!r} to each of 3 connections")
+                    continue
+                note = f"Beast answered {answers[0]!r}"
             if limit and limit[0] is None:
                 exp, status, note = None, "DOC", limit[1]
             if (peer, name) in SERVER_EXPECT:
@@ -433,6 +569,42 @@ def peer_servers():
                 record("our cli->peer", peer, name, "FAIL", f"negotiated {neg[:1]}, expected {exp}")
             else:
                 record("our cli->peer", peer, name, status, (note + "; " if note else "") + fmt_neg(exp))
+
+
+def beast_window_probe():
+    """Raw offers of server_max_window_bits 9..15 to Beast servers configured
+    with 9, 12 and 15: does Beast ever answer an offer below 15 without the
+    parameter (which our client must fail)? It must answer min(offer, own)
+    and may leave the parameter out only when that is 15."""
+    for own in (9, 12, 15):
+        cell = f"offers 9..15, Beast smwb={own}"
+        if beast_error():
+            record("raw->beast srv", "beast", cell, "FAIL", beast_error())
+            continue
+        try:
+            srv, port = start([BEAST, "server", "--port", "0", "--server-max-window-bits", str(own)], "beast server")
+        except RuntimeError as e:
+            record("raw->beast srv", "beast", cell, "FAIL", str(e)[:300])
+            continue
+        got, want_ = [], []
+        try:
+            for n in range(9, 16):
+                status, exts = raw_handshake(port, [f"{_PMD}; server_max_window_bits={n}"])
+                got.append((status, exts))
+                w = min(n, own)
+                want_.append(("101", [_PMD + (f"; server_max_window_bits={w}" if w < 15 else "")]))
+        finally:
+            stop(srv)
+        shown = " ".join(e[0].split("=", 1)[1] if e and "=" in e[0] else "absent" for _, e in got)
+        if got == want_:
+            record("raw->beast srv", "beast", cell, "PASS", f"server_max_window_bits answered to offers 9..15: {shown}")
+        else:
+            record("raw->beast srv", "beast", cell, "FAIL", f"answered {got}, expected {want_}")
+
+
+def servers():
+    peer_servers()
+    beast_window_probe()
 
 
 # --------------------------------------------------------------------------
@@ -580,6 +752,9 @@ def versions():
     v["ws"] = json.load(open(os.path.join(HERE, "node", "node_modules", "ws", "package.json")))["version"]
     v["node"] = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
     v["chromium"] = subprocess.run(["chromium", "--version"], capture_output=True, text=True).stdout.strip()
+    v["beast"] = "(not built)" if beast_error() else \
+        subprocess.run([BEAST, "version"], capture_output=True, text=True).stdout.strip()
+    v["g++"] = subprocess.run(["g++", "-dumpfullversion"], capture_output=True, text=True).stdout.strip()
     v["python"] = subprocess.run([PY, "--version"], capture_output=True, text=True).stdout.strip()
     return v
 
@@ -616,7 +791,7 @@ def main():
     t0 = time.time()
     v = versions()
     print("peers:", ", ".join(f"{k} {val}" for k, val in v.items()), flush=True)
-    parts = {"clients": peer_clients, "wslay": wslay_clients, "servers": peer_servers, "raw": raw_cells,
+    parts = {"clients": peer_clients, "wslay": wslay_clients, "servers": servers, "raw": raw_cells,
              "browser": browser}
     for name, fn in parts.items():
         if not only or name in only:

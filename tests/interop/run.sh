@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Interop tests: our C WebSocket endpoints (examples-c, on pmdeflate) against
-# websockets, ws, Autobahn|Python and headless Chromium. Prints the matrix,
+# websockets, ws, Autobahn|Python, Boost.Beast (built from tests/interop/beast,
+# cached in target/beast-peer) and headless Chromium. Prints the matrix,
 # rewrites the table in docs/interop.md, exits non-zero on any failure.
 #   tests/interop/run.sh                  everything
 #   tests/interop/run.sh clients|wslay|servers|raw|browser   one part (docs untouched)
