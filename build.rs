@@ -14,14 +14,48 @@ fn main() {
         trailer: Some(trailer),
         ..config
     };
-    match cbindgen::Builder::new()
+    let bindings = match cbindgen::Builder::new()
         .with_crate(&crate_dir)
         .with_config(config)
         .generate()
     {
-        Ok(bindings) => {
-            bindings.write_to_file(crate_dir.join("include/pmdeflate.h"));
-        }
+        Ok(bindings) => bindings,
         Err(e) => panic!("cbindgen failed: {e}"),
+    };
+    let mut header = Vec::new();
+    bindings.write(&mut header);
+    let header = String::from_utf8(header).expect("cbindgen writes UTF-8");
+    let header = without_rust_safety_sections(&header);
+    let path = crate_dir.join("include/pmdeflate.h");
+    // Rewrite only on change, so that the file's time moves only then.
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(header.as_str()) {
+        std::fs::write(&path, header).expect("include/pmdeflate.h is writable");
     }
+}
+
+/// Drops the rustdoc "# Safety" section of each doc comment: it speaks of
+/// Rust references and lifetimes, while the C rules are in the comment
+/// above it and the header's preamble.
+fn without_rust_safety_sections(header: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    let mut skipping = false;
+    for line in header.lines() {
+        if line.trim() == "* # Safety" {
+            skipping = true;
+            // The blank comment line before the heading goes too.
+            if out.last().is_some_and(|l| l.trim() == "*") {
+                out.pop();
+            }
+            continue;
+        }
+        if skipping && line.trim() == "*/" {
+            skipping = false;
+        }
+        if !skipping {
+            out.push(line);
+        }
+    }
+    let mut s = out.join("\n");
+    s.push('\n');
+    s
 }

@@ -1,6 +1,6 @@
-//! The factory parameters (the reference's client and server factory
+//! The factory parameters (websockets' client and server factory
 //! constructor arguments) and zlib compression settings. One `Config` serves
-//! either role; SPEC section 5 says which combinations a server refuses.
+//! either role; a server refuses some combinations a server refuses.
 
 use crate::error::{Error, Result};
 use crate::limit::NO_LIMIT;
@@ -9,7 +9,7 @@ use crate::params::{check_window_bits, ClientBits};
 /// zlib's strategies (`Z_DEFAULT_STRATEGY` .. `Z_FIXED`).
 pub const STRATEGY_MAX: i32 = 4;
 
-/// zlib settings for the compressor (the reference's `compress_settings`).
+/// zlib settings for the compressor (websockets' `compress_settings`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CompressSettings {
     /// -1 (zlib's default, 6) or 0..9.
@@ -120,7 +120,7 @@ impl Config {
         Ok(())
     }
 
-    /// The checks the reference's server factory constructor makes, done
+    /// The checks websockets' server factory constructor makes, done
     /// when the config is used by a server (setters cannot know the role).
     pub fn validate_for_server(&self) -> Result<Option<u8>> {
         match self.client_max_window_bits {

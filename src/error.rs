@@ -53,7 +53,7 @@ kinds! {
     InvalidArgument = 2, c"PMD_ERR_INVALID_ARGUMENT", 0;
     /// A Sec-WebSocket-Extensions value that does not parse.
     HeaderSyntax = 3, c"PMD_ERR_HEADER_SYNTAX", 0;
-    /// Parameters that cannot be accepted (the reference's NegotiationError).
+    /// Parameters that cannot be accepted (websockets' NegotiationError).
     Negotiation = 4, c"PMD_ERR_NEGOTIATION", 0;
     /// A frame that breaks RFC 6455 / RFC 7692.
     Protocol = 5, c"PMD_ERR_PROTOCOL", 1002;

@@ -1,5 +1,5 @@
 //! One connection's permessage-deflate: the encode and decode state
-//! machines of SPEC.md sections 7-8 (the reference's `PerMessageDeflate`).
+//! machines of RFC 7692 section 7.2 (websockets' `PerMessageDeflate`).
 //! The two sides share nothing but a memory counter, so a writer thread and
 //! a reader thread may each own one.
 
@@ -167,7 +167,7 @@ impl Encoder {
             }
             if self.no_context_takeover {
                 // Each message starts from an empty window: release the
-                // stream's memory until the next one (as the reference does).
+                // stream's memory until the next one (as websockets does).
                 self.deflater = None;
             }
         }
@@ -376,7 +376,7 @@ impl Decoder {
     }
 }
 
-/// One connection's negotiated permessage-deflate (the reference's
+/// One connection's negotiated permessage-deflate (websockets'
 /// `PerMessageDeflate`): the handle C holds as `pmd_extension` and the
 /// member a chain holds. Each side has its own lock, so a writer thread and
 /// a reader thread can use it at once; a second call on a side already in

@@ -1,6 +1,6 @@
 //! The Sec-WebSocket-Extensions grammar (RFC 6455 section 9.1, RFC 7230
 //! tokens and quoted strings): parse a header value into elements, and build
-//! one element back. SPEC.md section 2.
+//! one element back. RFC 6455 section 9.1.
 
 use crate::error::{Error, Result};
 

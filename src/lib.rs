@@ -5,7 +5,7 @@
 //! takes byte slices and returns `Result<T, Error>`; `zstream` is the only
 //! wrapper around zlib; `ffi` is the C boundary and the only place with C
 //! types. The behaviour follows the permessage-deflate of Python's
-//! `websockets` library; see `shared/SPEC.md` in the project.
+//! `websockets` library; docs/ says where it differs and why.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]

@@ -1,5 +1,5 @@
-//! Client and server negotiation rules (SPEC.md sections 4-5), the
-//! reference's `ClientPerMessageDeflateFactory` and
+//! Client and server negotiation rules (RFC 7692 section 7.1),
+//! websockets' `ClientPerMessageDeflateFactory` and
 //! `ServerPerMessageDeflateFactory`, and the whole-header helpers built on
 //! them. The result of a successful negotiation is an `Agreed`; building
 //! zlib streams from it is `Extension::new`'s job.

@@ -1,6 +1,6 @@
 //! The four permessage-deflate parameters (RFC 7692 section 7.1): extract
 //! and validate them from one element, and serialise agreed values. This is
-//! the reference's `_extract_parameters` and `_build_parameters`.
+//! websockets' `_extract_parameters` and `_build_parameters`.
 
 use std::ffi::CStr;
 
@@ -142,7 +142,7 @@ pub fn extract(params: &[ParamRef<'_>], is_server: bool) -> Result<Params> {
     Ok(out)
 }
 
-/// Serialises parameters in the order of SPEC section 4; each only when set.
+/// Serialises parameters in the order websockets uses; each only when set.
 pub fn build(p: &Params) -> Vec<StaticParam> {
     let mut out = Vec::with_capacity(4);
     let flag = |name| StaticParam { name, value: None };

@@ -162,7 +162,7 @@ unsafe impl Send for Deflater {}
 
 impl Deflater {
     /// `window_bits` is the agreed 8..15; 8 compresses with zlib's 9, whose
-    /// output never reaches back more than 250 bytes (SPEC section 6).
+    /// output never reaches back more than 250 bytes (see `params` and RFC 7692 section 7.1.2).
     pub fn new(window_bits: u8, settings: &CompressSettings, counter: &MemoryCounter) -> Result<Deflater> {
         let mut s = Stream::new(counter);
         let wbits = c_int::from(window_bits.clamp(9, 15));
@@ -188,8 +188,8 @@ impl Deflater {
 
     /// Compresses all of `input` and flushes with `Z_SYNC_FLUSH`, appending
     /// to `out`; the output ends on a byte boundary with `00 00 ff ff`.
-    /// Like the reference (Python's `compress()` then `flush()`), the input
-    /// goes in with `Z_NO_FLUSH` first, so the bytes are the reference's
+    /// Like websockets (Python's `compress()` then `flush()`), the input
+    /// goes in with `Z_NO_FLUSH` first, so the bytes are websockets'
     /// even for empty frames and stored blocks. `hint` is the output size
     /// expected; the buffer grows from there.
     pub fn compress_sync(&mut self, input: &[u8], out: &mut Vec<u8>, hint: usize) -> Result<()> {
@@ -516,7 +516,7 @@ mod tests {
         d.compress_sync(b"Hello", &mut out, 64).unwrap();
         assert_eq!(out, [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00, 0x00, 0xff, 0xff]);
         // An empty frame after a flushed one is an empty stored block, as
-        // the reference (compress then flush) sends it.
+        // websockets (compress then flush) sends it.
         out.clear();
         d.compress_sync(b"", &mut out, 64).unwrap();
         assert_eq!(out, [0x00, 0x00, 0x00, 0xff, 0xff]);

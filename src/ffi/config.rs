@@ -6,8 +6,8 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::ffi::{free_handle, guard, guard_value, into_handle, pmd_result, req_mut};
 
-/// An opaque set of permessage-deflate parameters for either role (the
-/// reference's client and server factory arguments) plus zlib settings.
+/// An opaque set of permessage-deflate parameters for either role (
+/// websockets' client and server factory arguments) plus zlib settings.
 pub struct pmd_config {
     pub(crate) inner: Config,
 }
@@ -23,7 +23,7 @@ pub const PMD_STRATEGY_RLE: i32 = 3;
 /// zlib's Z_FIXED.
 pub const PMD_STRATEGY_FIXED: i32 = 4;
 
-/// Creates a configuration with the reference's defaults: no parameter
+/// Creates a configuration with websockets' defaults: no parameter
 /// set, zlib's default level, memLevel 8, default strategy, require and
 /// require_client_max_window_bits off. Returns NULL only when out of
 /// memory. Free it with pmd_config_free. A config is read-only during
@@ -165,7 +165,7 @@ pub unsafe extern "C" fn pmd_config_set_require(cfg: *mut pmd_config, on: bool) 
 }
 
 /// Server: when on, decline offers that do not advertise
-/// client_max_window_bits (the reference's require_client_max_window_bits).
+/// client_max_window_bits (websockets' require_client_max_window_bits).
 /// Negotiating with it on but client_max_window_bits unset is
 /// PMD_ERR_INVALID_ARGUMENT.
 ///

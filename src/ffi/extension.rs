@@ -34,7 +34,7 @@ pub(crate) fn new_extension(agreed: Agreed, cfg: &Config) -> Result<*mut pmd_ext
     Ok(into_handle(pmd_extension(PerMessageDeflate::for_config(agreed, cfg)?)))
 }
 
-/// Builds an extension directly from agreed parameters (the reference's
+/// Builds an extension directly from agreed parameters (websockets'
 /// PerMessageDeflate constructor), for a host that negotiated by itself.
 /// Window bits must be 8..15. Compression settings and the per-message
 /// limit come from `cfg`, which may be NULL for the defaults and is not
@@ -71,7 +71,7 @@ pub unsafe extern "C" fn pmd_extension_new(
     })
 }
 
-/// Encodes one outgoing frame (the reference's encode). Control frames
+/// Encodes one outgoing frame (websockets' encode). Control frames
 /// pass through unchanged (out->data == in->data). The first frame of a
 /// message is compressed and gets RSV1; its continuation frames are
 /// compressed without RSV1; the final frame drops the 00 00 ff ff tail.
@@ -96,18 +96,18 @@ pub unsafe extern "C" fn pmd_extension_new(
 #[no_mangle]
 pub unsafe extern "C" fn pmd_extension_encode(
     ext: *mut pmd_extension,
-    in_: *const pmd_frame,
+    r#in: *const pmd_frame,
     out: *mut pmd_frame,
 ) -> pmd_result {
     guard!(|| {
         // SAFETY: forwarded caller guarantees.
         let ext = unsafe { req(ext, "ext") }?;
         // SAFETY: as above.
-        unsafe { frame::process(in_, out, || ext.0.encoder(), |encoder, frame| encoder.encode(frame)) }
+        unsafe { frame::process(r#in, out, || ext.0.encoder(), |encoder, frame| encoder.encode(frame)) }
     })
 }
 
-/// Decodes one incoming frame (the reference's decode). Control frames
+/// Decodes one incoming frame (websockets' decode). Control frames
 /// pass through; a data frame without RSV1 starts an uncompressed message
 /// whose frames pass through; a compressed message's frames are inflated
 /// and come out with RSV1 cleared.
@@ -147,7 +147,7 @@ pub unsafe extern "C" fn pmd_extension_encode(
 #[no_mangle]
 pub unsafe extern "C" fn pmd_extension_decode(
     ext: *mut pmd_extension,
-    in_: *const pmd_frame,
+    r#in: *const pmd_frame,
     max_size: usize,
     out: *mut pmd_frame,
 ) -> pmd_result {
@@ -157,7 +157,7 @@ pub unsafe extern "C" fn pmd_extension_decode(
         // SAFETY: as above.
         unsafe {
             frame::process(
-                in_,
+                r#in,
                 out,
                 || ext.0.decoder(),
                 |decoder, frame| decoder.decode(frame, max_size),

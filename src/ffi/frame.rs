@@ -168,26 +168,26 @@ impl Writer<'_> {
     }
 }
 
-/// The body of an encode or decode export: copies `*in_`, runs `run` on
+/// The body of an encode or decode export: copies `*in`, runs `run` on
 /// it, which hands its result to the writer while the memory it points at
-/// is held, and writes that to `*out`. `in_` and `out` may be the same
+/// is held, and writes that to `*out`. `in` and `out` may be the same
 /// frame (the input is copied first). On failure `*out` is unchanged.
 ///
 /// # Safety
-/// `in_` is NULL or a valid frame whose `data` is NULL or valid for `len`
+/// `in` is NULL or a valid frame whose `data` is NULL or valid for `len`
 /// bytes during the call and for as long as the caller may read `*out`;
 /// `out` is NULL or valid for a write.
 pub(crate) unsafe fn process_through(
-    in_: *const pmd_frame,
+    r#in: *const pmd_frame,
     out: *mut pmd_frame,
     run: impl FnOnce(&Frame<'_>, &Writer<'_>) -> Result<pmd_frame, Error>,
 ) -> Result<(), Error> {
-    if in_.is_null() {
+    if r#in.is_null() {
         return Err(null("in"));
     }
-    // SAFETY: in_ is non-NULL and valid for reads of a frame (caller
+    // SAFETY: in is non-NULL and valid for reads of a frame (caller
     // guarantee); RawFrame has its layout and accepts any byte in a bool.
-    let input = unsafe { in_.cast::<RawFrame>().read() }.normalised();
+    let input = unsafe { r#in.cast::<RawFrame>().read() }.normalised();
     if out.is_null() {
         return Err(null("out"));
     }
@@ -209,14 +209,14 @@ pub(crate) unsafe fn process_through(
 /// # Safety
 /// As for `process_through`.
 pub(crate) unsafe fn process<G>(
-    in_: *const pmd_frame,
+    r#in: *const pmd_frame,
     out: *mut pmd_frame,
     acquire: impl FnOnce() -> Result<G, Error>,
     step: impl for<'a> FnOnce(&'a mut G, &Frame<'a>) -> Result<Frame<'a>, Error>,
 ) -> Result<(), Error> {
     // SAFETY: forwarded caller guarantees.
     unsafe {
-        process_through(in_, out, |frame, writer| {
+        process_through(r#in, out, |frame, writer| {
             let mut held = acquire()?;
             Ok(writer.write(&step(&mut held, frame)?))
         })

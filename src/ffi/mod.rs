@@ -10,16 +10,23 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::error::{Error, ErrorKind};
 
-// The header lists exports in this order: results and configuration,
+// The header lists exports in declaration order (each group is kept
+// apart so that rustfmt leaves the order): results and configuration,
 // negotiation, the header grammar, frames and the extension, then the
-// framework.
-pub mod config;
-pub mod extension;
-pub mod frame;
-pub mod framework;
-pub mod header;
-pub mod negotiate;
+// extension framework.
 pub mod result;
+
+pub mod config;
+
+pub mod negotiate;
+
+pub mod header;
+
+pub mod frame;
+
+pub mod extension;
+
+pub mod framework;
 
 pub use result::pmd_result;
 

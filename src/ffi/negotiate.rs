@@ -186,7 +186,7 @@ pub unsafe extern "C" fn pmd_server_negotiate(
     })
 }
 
-/// Client: the parameters of the offer (the reference's
+/// Client: the parameters of the offer (websockets'
 /// get_request_params), in the order server_no_context_takeover,
 /// client_no_context_takeover, server_max_window_bits,
 /// client_max_window_bits, each only when set. Strings are static. At most
@@ -213,13 +213,13 @@ pub unsafe extern "C" fn pmd_client_request_params(
 }
 
 /// Client: processes the parameters of the server's permessage-deflate
-/// response element (the reference's process_response_params). `accepted`
+/// response element (websockets' process_response_params). `accepted`
 /// holds the names (NUL-terminated) of extensions accepted before this one;
 /// permessage-deflate among them is PMD_ERR_NEGOTIATION ("received
 /// duplicate"). On PMD_OK *ext is a new extension (remote = server side).
 ///
 /// Results: PMD_OK; PMD_ERR_NULL_POINTER; PMD_ERR_NEGOTIATION for every
-/// case of SPEC section 4 (unknown, duplicate or invalid parameters,
+/// client rule of RFC 7692 section 7.1 (unknown, duplicate or invalid parameters,
 /// parameters the offer does not allow); PMD_ERR_OUT_OF_MEMORY.
 ///
 /// # Safety
@@ -243,13 +243,13 @@ pub unsafe extern "C" fn pmd_client_process_response_params(
     })
 }
 
-/// Server: processes the parameters of one client offer (the reference's
+/// Server: processes the parameters of one client offer (websockets'
 /// process_request_params). On PMD_OK, `response` holds *n_response
 /// parameters to send back (static strings, at most 4) and *ext is a new
 /// extension (remote = client side).
 ///
 /// Results: PMD_OK; PMD_ERR_NULL_POINTER; PMD_ERR_NEGOTIATION for every
-/// case of SPEC section 5 and when permessage-deflate is in `accepted`
+/// server rule of RFC 7692 section 7.1 and when permessage-deflate is in `accepted`
 /// ("skipped duplicate"); PMD_ERR_INVALID_ARGUMENT for a config a server
 /// cannot use; PMD_ERR_BUFFER_TOO_SMALL with *n_response the count needed
 /// (no extension is created); PMD_ERR_OUT_OF_MEMORY.

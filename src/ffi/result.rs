@@ -17,7 +17,7 @@ pub enum pmd_result {
     PMD_ERR_INVALID_ARGUMENT = 2,
     /// A Sec-WebSocket-Extensions value that does not parse.
     PMD_ERR_HEADER_SYNTAX = 3,
-    /// Parameters that cannot be accepted (the reference's NegotiationError).
+    /// Parameters that cannot be accepted (websockets' NegotiationError).
     PMD_ERR_NEGOTIATION = 4,
     /// A frame that breaks RFC 6455 / RFC 7692 (e.g. RSV1 on a control frame).
     PMD_ERR_PROTOCOL = 5,

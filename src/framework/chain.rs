@@ -1,6 +1,6 @@
 //! The accepted extensions of one connection, in negotiated order. Frames
 //! go out through them in order and come in through them in reverse order,
-//! as the reference's `Frame.serialize` and `Frame.parse` do.
+//! as websockets' `Frame.serialize` and `Frame.parse` do.
 //!
 //! Each side (encode, decode) has its own lock, and each member locks only
 //! the side it runs, so one thread may encode while another decodes. Custom
@@ -121,7 +121,7 @@ impl<C: Custom> Chain<C> {
     /// Decodes an incoming frame through every extension, last to first,
     /// each given `max_size` (`NO_LIMIT`: none; 0: only empty output) or
     /// the room left under the per-message limit, whichever is smaller, and
-    /// hands the result to `k`. Then, as the reference's `Frame.check`, a
+    /// hands the result to `k`. Then, as websockets' `Frame.check`, a
     /// reserved bit still set means no negotiated extension claimed it:
     /// PROTOCOL (RFC 6455 section 5.2). The output counts toward the
     /// per-message limit. Errors are sticky.

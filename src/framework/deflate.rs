@@ -1,4 +1,4 @@
-//! permessage-deflate's factories among others: the reference's
+//! permessage-deflate's factories among others: websockets'
 //! `ClientPerMessageDeflateFactory` and `ServerPerMessageDeflateFactory`
 //! behind the framework traits, on top of `negotiate`. The extensions they
 //! make are native chain members.
@@ -30,7 +30,7 @@ fn name_refs(names: &[String]) -> Vec<&[u8]> {
     names.iter().map(|n| n.as_bytes()).collect()
 }
 
-/// The client factory: a config's offer and the rules of SPEC section 4.
+/// The client factory: a config's offer and the client rules of RFC 7692 section 7.1.
 pub struct ClientDeflateFactory {
     config: Config,
 }
@@ -57,16 +57,16 @@ impl<C: Custom> ClientFactory<C> for ClientDeflateFactory {
     }
 }
 
-/// The server factory: the rules of SPEC section 5. `require` has no
-/// effect here (the reference's factories have no such option): a host
+/// The server factory: the server rules of RFC 7692 section 7.1. `require` has no
+/// effect here (websockets' factories have no such option): a host
 /// that needs permessage-deflate looks for it in the chain.
 pub struct ServerDeflateFactory {
     config: Config,
 }
 
 impl ServerDeflateFactory {
-    /// Fails with InvalidArgument for a config a server cannot use, as the
-    /// reference's constructor raises ValueError.
+    /// Fails with InvalidArgument for a config a server cannot use, as
+    /// websockets' constructor raises ValueError.
     pub fn new(config: Config) -> Result<ServerDeflateFactory> {
         config.validate_for_server()?;
         Ok(ServerDeflateFactory { config })

@@ -1,6 +1,6 @@
-//! The extension framework: the reference's abstract `Extension`,
+//! The extension framework: websockets' abstract `Extension`,
 //! `ClientExtensionFactory` and `ServerExtensionFactory` as Rust traits, a
-//! negotiator that runs any number of factories with the reference's
+//! negotiator that runs any number of factories with websockets'
 //! `process_extensions` rules, and a chain that runs the accepted
 //! extensions over each frame. permessage-deflate is one implementation
 //! among others (`deflate`); C extensions come in through `ffi::framework`.

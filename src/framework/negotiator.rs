@@ -1,5 +1,5 @@
-//! Negotiating several extensions at once, with the rules of the
-//! reference's `ClientProtocol.process_extensions` and
+//! Negotiating several extensions at once, with the rules of
+//! websockets' `ClientProtocol.process_extensions` and
 //! `ServerProtocol.process_extensions` (websockets 17.4):
 //!
 //! | side   | element / offer                      | outcome                                   |
@@ -103,7 +103,7 @@ pub fn server_process_request<C: Custom>(
     request: &[u8],
 ) -> Result<(Option<String>, Chain<C>)> {
     let mut chain = Chain::new();
-    // As the reference: without factories the header is not even parsed.
+    // As websockets does: without factories the header is not even parsed.
     if factories.is_empty() {
         return Ok((None, chain));
     }
@@ -371,7 +371,7 @@ mod tests {
             server_process_request(&factories, b"x-a;;"),
             Err(Error::HeaderSyntax(_))
         ));
-        // Without factories the header is not parsed, as the reference.
+        // Without factories the header is not parsed, as websockets does.
         let (value, chain) = server_process_request::<Tag>(&[], b"x-a;;").unwrap();
         assert!(value.is_none() && chain.is_empty());
     }

@@ -1,5 +1,5 @@
-//! The three abstractions of the reference (websockets'
-//! `extensions/base.py`) as Rust traits: an extension that encodes and
+//! The three abstractions of websockets' `extensions/base.py` as Rust
+//! traits: an extension that encodes and
 //! decodes frames, and the client and server factories that negotiate it.
 //! `C` is the kind of custom extension a negotiator and its chains hold
 //! (the C layer's foreign extensions, or a test's); permessage-deflate
@@ -10,7 +10,7 @@ use crate::extension::Frame;
 use crate::framework::member::Member;
 use crate::header::{is_token, Param, ParamRef};
 
-/// A custom extension of one connection (the reference's `Extension`).
+/// A custom extension of one connection (websockets' `Extension`).
 /// The chain calls `encode` for outgoing frames and `decode` for incoming
 /// ones, one call at a time per chain.
 pub trait Custom: Send {
@@ -27,7 +27,7 @@ pub trait Custom: Send {
     fn decode<'a>(&'a mut self, frame: &Frame<'a>, max_size: usize) -> Result<Frame<'a>>;
 }
 
-/// A client-side factory (the reference's `ClientExtensionFactory`).
+/// A client-side factory (websockets' `ClientExtensionFactory`).
 pub trait ClientFactory<C>: Send {
     /// The name of the extension it negotiates; must be a token.
     fn name(&self) -> &str;
@@ -42,7 +42,7 @@ pub trait ClientFactory<C>: Send {
     fn process_response_params(&self, params: &[ParamRef<'_>], accepted: &[Member<C>]) -> Result<Member<C>>;
 }
 
-/// A server-side factory (the reference's `ServerExtensionFactory`).
+/// A server-side factory (websockets' `ServerExtensionFactory`).
 pub trait ServerFactory<C>: Send {
     /// The name of the extension it negotiates; must be a token.
     fn name(&self) -> &str;

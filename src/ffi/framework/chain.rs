@@ -20,7 +20,7 @@ pub(super) fn new_chain(chain: Chain<ForeignExtension>) -> *mut pmd_chain {
 }
 
 /// Encodes one outgoing frame through every extension of the chain, first
-/// accepted to last (the reference's Frame.serialize). Each extension's
+/// accepted to last (websockets' Frame.serialize). Each extension's
 /// output is the next one's input. An empty chain passes the frame through.
 ///
 /// out->data points at in->data (every extension passed the payload
@@ -45,7 +45,7 @@ pub(super) fn new_chain(chain: Chain<ForeignExtension>) -> *mut pmd_chain {
 #[no_mangle]
 pub unsafe extern "C" fn pmd_chain_encode(
     chain: *mut pmd_chain,
-    in_: *const pmd_frame,
+    r#in: *const pmd_frame,
     out: *mut pmd_frame,
 ) -> pmd_result {
     guard!(|| {
@@ -53,15 +53,15 @@ pub unsafe extern "C" fn pmd_chain_encode(
         // SAFETY: forwarded caller guarantees.
         let chain = unsafe { req(chain, "chain") }?;
         // SAFETY: as above.
-        unsafe { frame::process_through(in_, out, |f, w| chain.0.encode(f, |r| w.write(r))) }
+        unsafe { frame::process_through(r#in, out, |f, w| chain.0.encode(f, |r| w.write(r))) }
     })
 }
 
 /// Decodes one incoming frame through every extension of the chain, last
-/// accepted to first (the reference's Frame.parse). Each is given
+/// accepted to first (websockets' Frame.parse). Each is given
 /// `max_size` (SIZE_MAX: no limit; 0: only empty output) or the room left
 /// under the chain's per-message limit (pmd_chain_set_max_message_size),
-/// whichever is smaller. Then, as the reference's Frame.check, a reserved
+/// whichever is smaller. Then, as websockets' Frame.check, a reserved
 /// bit (RSV1-3) still set means no negotiated extension claimed it:
 /// PMD_ERR_PROTOCOL. The chain's output counts toward its per-message
 /// limit, uncompressed frames included: PMD_ERR_PAYLOAD_TOO_BIG beyond it.
@@ -85,7 +85,7 @@ pub unsafe extern "C" fn pmd_chain_encode(
 #[no_mangle]
 pub unsafe extern "C" fn pmd_chain_decode(
     chain: *mut pmd_chain,
-    in_: *const pmd_frame,
+    r#in: *const pmd_frame,
     max_size: usize,
     out: *mut pmd_frame,
 ) -> pmd_result {
@@ -94,7 +94,7 @@ pub unsafe extern "C" fn pmd_chain_decode(
         // SAFETY: forwarded caller guarantees.
         let chain = unsafe { req(chain, "chain") }?;
         // SAFETY: as above.
-        unsafe { frame::process_through(in_, out, |f, w| chain.0.decode(f, max_size, |r| w.write(r))) }
+        unsafe { frame::process_through(r#in, out, |f, w| chain.0.decode(f, max_size, |r| w.write(r))) }
     })
 }
 

@@ -1,4 +1,4 @@
-//! The extension framework from C: the reference's abstract `Extension`,
+//! The extension framework from C: websockets' abstract `Extension`,
 //! `ClientExtensionFactory` and `ServerExtensionFactory` as structs of
 //! function pointers plus a user pointer, wrapped here into the traits of
 //! `crate::framework`; the negotiator (`pmd_negotiator`) and the chain of
@@ -47,11 +47,11 @@ pub use negotiator::{
 
 /// An extension's encode callback: see pmd_extension_vtable.
 pub type pmd_encode_callback =
-    Option<unsafe extern "C" fn(state: *mut c_void, frame: *const pmd_frame, out: *mut pmd_frame) -> c_int>;
+    Option<unsafe extern "C" fn(state: *mut c_void, r#in: *const pmd_frame, out: *mut pmd_frame) -> c_int>;
 
 /// An extension's decode callback: see pmd_extension_vtable.
 pub type pmd_decode_callback = Option<
-    unsafe extern "C" fn(state: *mut c_void, frame: *const pmd_frame, max_size: usize, out: *mut pmd_frame) -> c_int,
+    unsafe extern "C" fn(state: *mut c_void, r#in: *const pmd_frame, max_size: usize, out: *mut pmd_frame) -> c_int,
 >;
 
 /// Frees an extension's state or a factory's user data.
@@ -87,7 +87,7 @@ pub type pmd_process_request_params_callback = Option<
     ) -> c_int,
 >;
 
-/// The operations of one kind of extension (the reference's abstract
+/// The operations of one kind of extension (websockets' abstract
 /// Extension class), usually a static const table shared by every instance
 /// of that kind. The library copies the function pointers when an instance
 /// is accepted, and keeps the table's address only to show it back in
@@ -114,7 +114,7 @@ pub struct pmd_extension_vtable {
     /// The extension's name, a NUL-terminated token (e.g. "x-xor"), alive as
     /// long as the vtable. NULL or not a token: the instance is refused.
     pub name: *const c_char,
-    /// Required. Encodes one outgoing frame (the reference's encode). Write
+    /// Required. Encodes one outgoing frame (websockets' encode). Write
     /// the whole result frame to `*out`: out->data may point at in->data
     /// (payload unchanged) or into memory the instance owns, which must stay
     /// valid and unchanged until the next encode call on this instance or
@@ -122,7 +122,7 @@ pub struct pmd_extension_vtable {
     /// opcode must stay 0..15; `*out` comes in filled with an invalid
     /// opcode, so returning PMD_OK without writing it is detected.
     pub encode: pmd_encode_callback,
-    /// Required. Decodes one incoming frame (the reference's decode), with
+    /// Required. Decodes one incoming frame (websockets' decode), with
     /// the same rules for `*out` (valid until the next decode call or
     /// destroy). `max_size` bounds the decoded payload (SIZE_MAX: no limit;
     /// 0: only empty output): return PMD_ERR_PAYLOAD_TOO_BIG beyond it. PMD_ERR_PROTOCOL for a frame that
@@ -147,7 +147,7 @@ pub struct pmd_extension_instance {
     pub state: *mut c_void,
 }
 
-/// A client-side factory (the reference's ClientExtensionFactory). Fill
+/// A client-side factory (websockets' ClientExtensionFactory). Fill
 /// one in and pass it to pmd_negotiator_add_client, which copies it.
 ///
 /// Callbacks run on the thread that called the pmd_negotiator_* function,
@@ -164,7 +164,7 @@ pub struct pmd_client_factory {
     pub name: *const c_char,
     /// Passed to every callback; owned by the negotiator once added.
     pub user: *mut c_void,
-    /// Required. The offer's parameters (the reference's
+    /// Required. The offer's parameters (websockets'
     /// get_request_params): set `*params` to an array of `*n` parameters
     /// (both come in as NULL / 0: leaving them means no parameters). The
     /// array and its strings belong to the factory (not the stack: they are
@@ -174,7 +174,7 @@ pub struct pmd_client_factory {
     /// fails the offer with PMD_ERR_INVALID_ARGUMENT.
     pub get_request_params: pmd_get_request_params_callback,
     /// Required. Processes the parameters of a server response element with
-    /// this factory's name (the reference's process_response_params).
+    /// this factory's name (websockets' process_response_params).
     /// `params` (NUL-terminated strings, also usable as (ptr, len)) and
     /// `accepted` (the extensions accepted before, in order) are valid only
     /// during the call; accepted[i].vtable->name gives each one's name. To
@@ -190,7 +190,7 @@ pub struct pmd_client_factory {
     pub destroy: pmd_destroy_callback,
 }
 
-/// A server-side factory (the reference's ServerExtensionFactory). Fill
+/// A server-side factory (websockets' ServerExtensionFactory). Fill
 /// one in and pass it to pmd_negotiator_add_server, which copies it. The
 /// thread rules of pmd_client_factory apply.
 #[repr(C)]
@@ -203,7 +203,7 @@ pub struct pmd_server_factory {
     /// Passed to every callback; owned by the negotiator once added.
     pub user: *mut c_void,
     /// Required. Processes the parameters of one client offer with this
-    /// factory's name (the reference's process_request_params). `params`
+    /// factory's name (websockets' process_request_params). `params`
     /// and `accepted` are as for process_response_params. To accept, set
     /// `*response` / `*n_response` to the response parameters (they come in
     /// as NULL / 0; names and values must be tokens) and `*out` to the new

@@ -208,7 +208,7 @@ pub unsafe extern "C" fn pmd_negotiator_client_offer(
 }
 
 /// Client: processes the server's Sec-WebSocket-Extensions response value
-/// (NULL or len 0 when the header was absent) as the reference's client
+/// (NULL or len 0 when the header was absent) as websockets' client
 /// does. For each element in order, the client factories with its name are
 /// tried in the order added, each given the extensions accepted so far; the
 /// first whose process_response_params returns PMD_OK wins, and one
@@ -251,7 +251,7 @@ pub unsafe extern "C" fn pmd_negotiator_client_accept(
 
 /// Server: processes the client's Sec-WebSocket-Extensions request value
 /// (several header lines joined with ", "; NULL or len 0 when absent) as
-/// the reference's server does. Offers are walked in the client's order;
+/// websockets' server does. Offers are walked in the client's order;
 /// for each, the server factories with its name are tried in the order
 /// added, each given the extensions accepted so far; PMD_OK accepts the
 /// offer, PMD_ERR_NEGOTIATION passes to the next factory, then to the next
