@@ -337,4 +337,45 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, Error::PayloadTooBig(_)), "{err}");
     }
+
+    #[test]
+    fn a_native_chain_encodes_on_one_thread_while_it_decodes_on_another() {
+        use std::sync::mpsc;
+        use std::sync::Arc;
+        let clients: Vec<Box<dyn ClientFactory<Tag>>> = vec![Box::new(ClientDeflateFactory::new(Config::default()))];
+        let servers: Vec<Box<dyn ServerFactory<Tag>>> =
+            vec![Box::new(ServerDeflateFactory::new(Config::default()).unwrap())];
+        let (value, server) = server_process_request(&servers, b"permessage-deflate").unwrap();
+        let client = client_process_response(&clients, value.unwrap().as_bytes()).unwrap();
+        let (client, server) = (Arc::new(client), Arc::new(server));
+        // Each direction on its own thread: one thread encodes on a chain
+        // while the other decodes on it, for both chains.
+        let run = |from: Arc<Chain<Tag>>, to: Arc<Chain<Tag>>, seed: u8| {
+            std::thread::spawn(move || {
+                let (tx, rx) = mpsc::sync_channel::<(Frame<'static>, Vec<u8>)>(4);
+                let sender = std::thread::spawn(move || {
+                    for i in 0..300u32 {
+                        let msg: Vec<u8> = (0..(i * 37 % 5000)).map(|j| (j as u8) ^ seed).collect();
+                        let wire = from
+                            .encode(&text(&msg), |f| (Frame { data: &[], ..*f }, f.data.to_vec()))
+                            .unwrap();
+                        tx.send(wire).unwrap();
+                    }
+                });
+                for i in 0..300u32 {
+                    let (f, data) = rx.recv().unwrap();
+                    let got = to
+                        .decode(&Frame { data: &data, ..f }, NO_LIMIT, |f| f.data.to_vec())
+                        .unwrap();
+                    let want: Vec<u8> = (0..(i * 37 % 5000)).map(|j| (j as u8) ^ seed).collect();
+                    assert_eq!(got, want, "message {i}");
+                }
+                sender.join().unwrap();
+            })
+        };
+        let a = run(client.clone(), server.clone(), 1);
+        let b = run(server, client, 2);
+        a.join().unwrap();
+        b.join().unwrap();
+    }
 }
