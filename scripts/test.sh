@@ -27,7 +27,7 @@ step "C tests under valgrind"
 step "extension framework: C tests under valgrind"
 ./tests/c/framework/run.sh
 
-step "cross-checks against the reference (Python websockets)"
+step "cross-checks against Python websockets"
 ./tests/python/run.sh
 
 step "C examples in the documentation"

@@ -1,11 +1,11 @@
-//! SPEC.md section 8 (decoding) at its edges, plus the memory rules of
-//! sections 7 and 10: max_size below, at and above the decoded size; a
+//! Decoding (docs/frames.md) at its edges, plus the rules of docs/limits.md
+//! and docs/memory.md: max_size below, at and above the decoded size; a
 //! 1 GiB decompression bomb refused without ever holding more than max_size
 //! plus a small bound; sticky errors; corrupt data, preset-dictionary
 //! streams and distances beyond the agreed window (CORRUPT_DATA); BFINAL;
 //! RSV1 where it does not belong and frames out of order (PROTOCOL on
 //! decode, INVALID_ARGUMENT on encode); memory released under
-//! no_context_takeover; SPEC 10's figures measured and printed.
+//! no_context_takeover; zlib's memory figures measured and printed.
 
 mod common;
 
@@ -165,8 +165,8 @@ fn max_size_below_at_and_above_the_decoded_size() {
 
 #[test]
 fn max_size_bounds_each_frame_not_the_message() {
-    // SPEC 8: max_size bounds the output of this call; the host passes its
-    // remaining budget.
+    // docs/limits.md: max_size bounds the output of this call; the host
+    // passes its remaining budget.
     let mut rng = Rng::new(2);
     let msg = rng.text(4000);
     let mut tx = default_ext();
@@ -377,8 +377,8 @@ fn corrupt_data_names_the_byte_offset() {
 
 #[test]
 fn corrupt_data_offset_in_a_later_frame_counts_from_the_message_start() {
-    // The brief for these tests asks for the byte offset in the message;
-    // SPEC 11 asks for "the byte offset". Frame 1 is 11 bytes, so the
+    // pmd_last_error names the byte offset, counted from the start of the
+    // message's compressed data (docs/frames.md). Frame 1 is 11 bytes, so the
     // reserved block type in frame 2 sits at message byte 11.
     let good = hello_flushed();
     let mut rx = default_ext();
@@ -631,8 +631,8 @@ fn after_bfinal_only_empty_blocks_may_follow() {
 
 #[test]
 fn an_unstripped_empty_stored_block_after_bfinal_is_allowed() {
-    // SPEC 8: after a BFINAL block, "what follows it in the message must be
-    // empty stored blocks or the appended tail". Here a complete empty
+    // docs/frames.md: after a BFINAL block, what follows it in the message
+    // may only be empty blocks (such as the tail). Here a complete empty
     // stored block (00 00 00 ff ff, as a sync flush writes it on a byte
     // boundary) follows, and the decoder then appends its tail.
     // HELLO_BFINAL's last byte already starts the empty stored block that
@@ -733,8 +733,8 @@ fn frames_out_of_order_are_invalid_arguments_on_encode() {
     let mut tx = default_ext();
     let e = tx.encode(&frame(OP_CONT, true, false, b"x")).unwrap_err();
     assert!(matches!(e, Error::InvalidArgument(_)), "{e:?}");
-    // A fresh encoder per case: SPEC 7 does not say what state an encode
-    // error leaves behind.
+    // A fresh encoder per case, so that each case starts from a known
+    // state rather than from the one an earlier error left.
     for op in [OP_TEXT, OP_BINARY] {
         let mut tx = default_ext();
         tx.encode(&frame(OP_TEXT, false, false, b"x")).unwrap();
@@ -812,7 +812,7 @@ fn no_context_takeover_releases_zlib_memory_after_the_final_frame() {
     }
 }
 
-/// zlib's own figures from SPEC 10: deflate 2^(wbits+2) + 2^(memLevel+9),
+/// zlib's own figures (docs/memory.md): deflate 2^(wbits+2) + 2^(memLevel+9),
 /// inflate 2^wbits, plus a few KiB of state each. zlib's part is measured
 /// through memory_usage as what a no_context_takeover side releases at the
 /// end of a small message (its output buffer stays the same size, so the
@@ -834,7 +834,7 @@ fn spec_10_memory_figures() {
         let inflate_during = rx.memory_usage();
         rx.decode(&last.as_frame(), NO_LIMIT).unwrap();
         let inflate = inflate_during - rx.memory_usage();
-        // 8 compresses with zlib's 9 (SPEC 6).
+        // 8 compresses with zlib's 9 (docs/window-bits-8.md).
         let dbits = u32::from(wbits.max(9));
         let deflate_formula = (1usize << (dbits + 2)) + (1usize << (mem_level as u32 + 9));
         let inflate_formula = 1usize << wbits;
@@ -847,7 +847,7 @@ fn spec_10_memory_figures() {
         decode_frames(&mut x, &frames, NO_LIMIT).unwrap();
         let both = x.memory_usage();
         println!(
-            "SPEC 10: wbits {wbits}, memLevel {mem_level}: deflate {} B ({:.1} KiB; formula {:.1} KiB), \
+            "memory: wbits {wbits}, memLevel {mem_level}: deflate {} B ({:.1} KiB; formula {:.1} KiB), \
              inflate {} B ({:.1} KiB; formula {:.1} KiB), extension both ways with takeover {} B ({:.1} KiB)",
             deflate,
             deflate as f64 / 1024.0,
@@ -884,7 +884,7 @@ fn idle_memory_with_no_context_takeover_both_ways() {
         let frames = encode_message(&mut y, OP_TEXT, b"Hello, idle");
         decode_frames(&mut x, &frames, NO_LIMIT).unwrap();
         after_small = x.memory_usage();
-        println!("SPEC 10: no_context_takeover both ways, idle: new {fresh} B, after small messages (round {round}) {after_small} B");
+        println!("memory: no_context_takeover both ways, idle: new {fresh} B, after small messages (round {round}) {after_small} B");
     }
     // After a big message, the buffers that grew for it are released once
     // small messages follow.
@@ -901,11 +901,11 @@ fn idle_memory_with_no_context_takeover_both_ways() {
         decode_frames(&mut x, &frames, NO_LIMIT).unwrap();
     }
     let settled = x.memory_usage();
-    println!("SPEC 10: no_context_takeover both ways: after a 2 MiB message each way {after_big} B, then after small ones {settled} B");
+    println!("memory: no_context_takeover both ways: after a 2 MiB message each way {after_big} B, then after small ones {settled} B");
     // A new extension holds no zlib stream at all.
     assert_eq!(fresh, 0);
     // Idle, no zlib state is held, only the two small reused output
-    // buffers: SPEC 10's target is <= 1 KiB.
+    // buffers: the target of docs/memory.md is <= 1 KiB.
     assert!(after_small <= KIB, "{after_small}");
     // The buffers that grew for 2 MiB shrink back once small messages follow.
     assert!(settled <= KIB, "{settled}");

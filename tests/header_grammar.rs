@@ -1,4 +1,4 @@
-//! SPEC.md section 2: the Sec-WebSocket-Extensions grammar beyond the unit
+//! docs/header.md: the Sec-WebSocket-Extensions grammar beyond the unit
 //! tests in src/header.rs: quoted strings and their escapes, optional
 //! whitespace in every place the grammar allows it, every rejected form
 //! (with the offset named), the work limits (rejected, and quickly), and
@@ -407,7 +407,7 @@ fn build_then_parse_gives_back_the_elements() {
         let e = random_element(&mut rng);
         let built = build(e.name.as_bytes(), &e.param_refs()).unwrap();
         assert_eq!(parse(built.as_bytes()).unwrap(), vec![e.clone()], "{built}");
-        // The exact form of SPEC section 2: name, then "; p" or "; p=v".
+        // The exact form of docs/header.md: name, then "; p" or "; p=v".
         let mut want = e.name.clone();
         for p in &e.params {
             want.push_str("; ");

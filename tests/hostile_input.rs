@@ -71,7 +71,7 @@ fn random_frame_sequences_fail_cleanly() {
                 Ok(out) => {
                     assert!(failed.is_none(), "a decode succeeded after {failed:?}");
                     // Inflated output respects max_size; frames passed
-                    // through are the host's to measure (API docs).
+                    // through are the host's to measure (docs/limits.md).
                     let inflated = out.data.as_ptr() != data.as_ptr();
                     assert!(!inflated || out.data.len() <= max_size);
                     seen[0] += usize::from(out.data.len() > 100);

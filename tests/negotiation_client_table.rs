@@ -1,4 +1,4 @@
-//! SPEC.md section 4, the client: the offer a config makes (parameter
+//! docs/negotiation.md, the client: the offer a config makes (parameter
 //! order), every cell of the four response truth tables (error cells
 //! included), every combination of them checked against an oracle written
 //! from those tables, the "received duplicate" check, and the whole-header
@@ -241,8 +241,8 @@ fn client_max_window_bits_table() {
     }
 }
 
-/// The four tables of SPEC section 4, written out independently of the
-/// library: `None` is an error cell.
+/// The four client tables of docs/negotiation.md, written out independently
+/// of the library: `None` is an error cell.
 fn oracle(c: &Config, snct: bool, cnct: bool, sbits: Option<u8>, cbits: Option<u8>) -> Option<Agreed> {
     if c.server_no_context_takeover && !snct {
         return None;
@@ -372,7 +372,7 @@ fn received_duplicate_when_already_accepted() {
         assert!(matches!(err, Error::Negotiation(_)), "{err:?}");
         assert!(err.to_string().contains("received duplicate"), "{err}");
     }
-    // The duplicate check comes first, as in the reference: even a response
+    // The duplicate check comes first, as in websockets: even a response
     // that is acceptable on its own is refused.
     let params = resp(false, false, Some(10), None);
     let err = client_process_response(&c, &refs(&params), &[b"permessage-deflate"]).unwrap_err();

@@ -1,4 +1,4 @@
-//! SPEC.md section 5, the server: every cell of the four truth tables
+//! docs/negotiation.md, the server: every cell of the four truth tables
 //! (error cells included), every config x offer combination checked against
 //! an oracle written from those tables, the response's parameter order,
 //! `require` and `require_client_max_window_bits`, server config errors
@@ -190,7 +190,8 @@ fn client_max_window_bits_table() {
     }
 }
 
-/// SPEC section 5's tables written out independently of the library.
+/// The server tables of docs/negotiation.md, written out independently of
+/// the library.
 /// Err(true): INVALID_ARGUMENT (config), Err(false): NEGOTIATION.
 fn oracle(c: &Config, snct: bool, cnct: bool, sbits: Option<u8>, cbits: Cb) -> Result<(Params, Agreed), bool> {
     let conf_cbits = match c.client_max_window_bits {

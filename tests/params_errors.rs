@@ -1,8 +1,8 @@
-//! SPEC.md section 3: every negotiation error of one element's parameters,
-//! with its exact message fragment, on every path that reads parameters:
-//! `params::extract` in both roles, the client's response processing, the
-//! server's offer processing, the whole-header helpers, and the C boundary
-//! (result code and `pmd_last_error`).
+//! docs/negotiation.md, "The four parameters": every negotiation error of
+//! one element's parameters, with its exact message fragment, on every path
+//! that reads parameters: `params::extract` in both roles, the client's
+//! response processing, the server's offer processing, the whole-header
+//! helpers, and the C boundary (result code and `pmd_last_error`).
 
 mod common;
 

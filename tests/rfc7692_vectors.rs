@@ -1,4 +1,4 @@
-//! The RFC 7692 section 7.2.3 vectors of SPEC.md section 9: every one
+//! The RFC 7692 section 7.2.3 vectors (docs/frames.md, "Examples"): every one
 //! decodes to "Hello", and encoding "Hello" gives the RFC's exact bytes.
 
 mod common;

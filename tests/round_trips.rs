@@ -1,4 +1,4 @@
-//! SPEC.md sections 7-8 end to end: whatever one `Extension` encodes, the
+//! docs/frames.md end to end: whatever one `Extension` encodes, the
 //! peer `Extension` (with the mirrored agreement) decodes back to the same
 //! message: every window size on each side with and without context
 //! takeover, every zlib level, memory level and strategy, message sizes

@@ -1,4 +1,4 @@
-//! SPEC.md section 6: an agreed window of 8 bits works on both sides. The
+//! docs/window-bits-8.md: an agreed window of 8 bits works on both sides. The
 //! compressing side (zlib's 9 underneath) never reaches further back than a
 //! 256-byte window allows, so everything it sends inflates with a raw -8
 //! window: checked on 200 random and text messages up to 200 KB, with and

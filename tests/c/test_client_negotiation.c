@@ -1,6 +1,6 @@
 /* Client negotiation: pmd_client_offer, pmd_client_request_params,
  * pmd_client_accept and pmd_client_process_response_params against the
- * tables of SPEC.md section 4 and the parameter rules of section 3. */
+ * client tables and the parameter rules of docs/negotiation.md. */
 #include "check.h"
 
 static int sentinel_object;
@@ -70,7 +70,7 @@ static const accept_case accept_cases[] = {
     /* A response may not carry client_max_window_bits without a value. */
     {false, false, 0, NV, "permessage-deflate; client_max_window_bits", NEG,
      "invalid value for parameter client_max_window_bits", 0, 0, 0, 0},
-    /* Parameter rules (SPEC section 3). */
+    /* Parameter rules (docs/negotiation.md, "The four parameters"). */
     {false, false, 0, 0, "permessage-deflate; foo", NEG, "invalid parameter name foo", 0, 0, 0, 0},
     {false, false, 0, 0, "permessage-deflate; Server_No_Context_Takeover", NEG,
      "invalid parameter name Server_No_Context_Takeover", 0, 0, 0, 0},

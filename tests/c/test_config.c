@@ -1,6 +1,6 @@
 /* pmd_config: defaults, every setter's range, and "a value out of range
- * returns PMD_ERR_INVALID_ARGUMENT and leaves the config unchanged" (API.md
- * "Configuration"). The config has no getters, so what it holds is observed
+ * returns PMD_ERR_INVALID_ARGUMENT and leaves the config unchanged"
+ * (docs/negotiation.md, "The configuration"). The config has no getters, so what it holds is observed
  * through the offer it produces and through the compression it drives. */
 #include <limits.h>
 
@@ -117,7 +117,7 @@ static void test_flags_and_order(void) {
     CHECK_OK(pmd_config_set_server_no_context_takeover(cfg, false));
     CHECK_OK(pmd_config_set_client_no_context_takeover(cfg, true));
     CHECK_STR(offer(cfg, buf), "permessage-deflate; client_no_context_takeover");
-    /* Set in reverse order; the offer keeps SPEC section 4's order. */
+    /* Set in reverse order; the offer keeps its fixed order (docs/negotiation.md). */
     CHECK_OK(pmd_config_set_client_max_window_bits(cfg, 12));
     CHECK_OK(pmd_config_set_server_max_window_bits(cfg, 10));
     CHECK_OK(pmd_config_set_server_no_context_takeover(cfg, true));

@@ -1,7 +1,7 @@
 /* Decode failures: RSV1 on control and continuation frames and frames out
  * of order (PROTOCOL, 1002), invalid DEFLATE data (CORRUPT_DATA, 1007),
  * max_size (PAYLOAD_TOO_BIG, 1009; exactly max_size is fine), and that
- * every one of them is sticky (SPEC.md section 8, API.md). */
+ * every one of them is sticky (docs/frames.md, docs/errors.md). */
 #include "check.h"
 
 static pmd_extension *new_ext(int remote_bits) {

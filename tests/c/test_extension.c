@@ -1,5 +1,5 @@
 /* pmd_extension: construction, what it reports, and encode/decode of
- * well-formed frames (SPEC.md sections 6, 7, 9). Error paths of decode are
+ * well-formed frames (docs/frames.md, docs/window-bits-8.md). Error paths of decode are
  * in test_decode_errors.c. Also compiled as C++. */
 #include "check.h"
 

@@ -1,5 +1,5 @@
 /* The Sec-WebSocket-Extensions grammar: pmd_header_parse / count / get /
- * free and pmd_header_build (SPEC.md section 2). Also compiled as C++. */
+ * free and pmd_header_build (docs/header.md). Also compiled as C++. */
 #include "check.h"
 
 static int sentinel_object;

@@ -1,4 +1,4 @@
-/* pmd_extension_memory_usage (SPEC.md section 10): counted, not estimated.
+/* pmd_extension_memory_usage (docs/memory.md): counted, not estimated.
  * Streams are created at the first message of each direction, persist under
  * context takeover, and are released after each message under
  * no_context_takeover. */
@@ -57,7 +57,7 @@ static void test_takeover_grows_and_stays(void) {
     CHECK(mid >= after_enc + 32 * KIB);
     CHECK(mid < after_enc + 64 * KIB);
     CHECK(after_dec >= mid - 1 * KIB);
-    /* SPEC: both, takeover: about 300 KiB. */
+    /* zlib's figures: both, takeover: about 300 KiB. */
     CHECK(after_dec >= 288 * KIB && after_dec <= 360 * KIB);
 
     /* Steady: another message in each direction holds the same. */
@@ -81,7 +81,7 @@ static void test_no_context_takeover_releases(void) {
     CHECK(mid >= idle + 32 * KIB);
     CHECK(after < mid);
     CHECK(after < idle + 4 * KIB);
-    /* SPEC: no_context_takeover both ways, idle: target <= 1 KiB. */
+    /* no_context_takeover both ways, idle: target <= 1 KiB (docs/memory.md). */
     CHECK(after <= 1 * KIB);
 
     /* Only the direction without takeover is released. */
@@ -106,7 +106,7 @@ static void test_small_windows(void) {
     ext = new_ext(false, false, 12, 12, cfg);
     encode_two_frames(ext, &mid);
     after = decode_two_frames(ext, &mid);
-    /* SPEC: wbits 12, memLevel 5: 32 KiB + 4 KiB, about 45 KiB in all. */
+    /* zlib's figures: wbits 12, memLevel 5: 32 KiB + 4 KiB, about 45 KiB in all. */
     CHECK(after >= 36 * KIB && after <= 56 * KIB);
     pmd_extension_free(ext);
     pmd_config_free(cfg);

@@ -1,5 +1,5 @@
 /* Result codes, their names and close codes, pmd_version and the
- * thread-local pmd_last_error (API.md "Results", SPEC.md section 11). */
+ * thread-local pmd_last_error (docs/errors.md). */
 #include <stdio.h>
 
 #include "check.h"

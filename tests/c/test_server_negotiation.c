@@ -1,5 +1,6 @@
 /* Server negotiation: pmd_server_negotiate and
- * pmd_server_process_request_params against the tables of SPEC.md section 5
+ * pmd_server_process_request_params against the server tables of
+ * docs/negotiation.md
  * (config x offer -> response and agreed parameters). */
 #include "check.h"
 
@@ -54,7 +55,7 @@ static const server_case cases[] = {
      "permessage-deflate; server_max_window_bits=10", false, false, 15, 10},
     {false, false, 12, 0, false, "permessage-deflate; server_max_window_bits=10", PMD_OK,
      "permessage-deflate; server_max_window_bits=10", false, false, 15, 10},
-    /* Window bits 8 is answered with 8, never 9 (SPEC section 6). */
+    /* Window bits 8 is answered with 8, never 9 (docs/window-bits-8.md). */
     {false, false, 0, 0, false, "permessage-deflate; server_max_window_bits=8", PMD_OK,
      "permessage-deflate; server_max_window_bits=8", false, false, 15, 8},
     /* client_max_window_bits. */
@@ -75,7 +76,7 @@ static const server_case cases[] = {
      "permessage-deflate; client_max_window_bits=9", false, false, 9, 15},
     {false, false, 0, 8, false, "permessage-deflate; client_max_window_bits", PMD_OK,
      "permessage-deflate; client_max_window_bits=8", false, false, 8, 15},
-    /* Everything, in the order of SPEC section 4. */
+    /* Everything, in the fixed order of an offer (docs/negotiation.md). */
     {true, true, 9, 9, false,
      "permessage-deflate; client_max_window_bits; server_max_window_bits=10", PMD_OK,
      "permessage-deflate; server_no_context_takeover; client_no_context_takeover; "

@@ -1,4 +1,4 @@
-/* Threads (API.md "Conventions"): one writer thread encoding and one reader
+/* Threads (docs/conventions.md): one writer thread encoding and one reader
  * thread decoding on the same extension at the same time; memory usage read
  * meanwhile from a third; a config shared by threads that negotiate at once;
  * pmd_last_error kept per thread. */

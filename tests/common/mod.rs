@@ -182,7 +182,7 @@ pub fn cut<'a>(data: &'a [u8], at: &[usize]) -> Vec<&'a [u8]> {
 }
 
 /// Encodes one message sent as the given fragments (at least one) and
-/// checks the per-frame rules of SPEC section 7 on the way.
+/// checks the per-frame encoding rules of docs/frames.md on the way.
 pub fn encode_fragments(ext: &mut PerMessageDeflate, opcode: u8, fragments: &[&[u8]]) -> Vec<Owned> {
     assert!(!fragments.is_empty());
     let mut out = Vec::with_capacity(fragments.len());

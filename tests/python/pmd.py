@@ -478,7 +478,7 @@ def _ext_or_none(p: c_void_p) -> Optional[Extension]:
 
 
 def _check_text(buf, cap: int, n: int, func: str) -> None:
-    """A written string fits, and is NUL-terminated when room allows (API.md)."""
+    """A written string fits, and is NUL-terminated when room allows (docs/conventions.md)."""
     if n > cap:
         raise AssertionError(f"{func}: out_len {n} > cap {cap}")
     if n < cap and buf.raw[n] != 0:

@@ -1,11 +1,12 @@
-"""Cross-checks of pmdeflate against the reference implementation.
+"""Cross-checks of pmdeflate against the Python websockets library.
 
-The reference is the permessage-deflate extension of Python websockets 17.4
-(websockets.extensions.permessage_deflate). Every check compares what
-pmdeflate does through its C ABI (tests/python/pmd.py) with what the
-reference does for the same input, and asserts equality. Where SPEC.md
-deliberately differs from the reference, the check asserts SPEC.md's rule
-instead and says which rule; those places are listed in DELIBERATE below.
+pmdeflate's behaviour is that of the permessage-deflate extension of
+websockets 17.4 (websockets.extensions.permessage_deflate). Every check
+compares what pmdeflate does through its C ABI (tests/python/pmd.py) with
+what websockets does for the same input, and asserts equality. Where
+pmdeflate deliberately differs (docs/differences.md), the check asserts
+pmdeflate's documented rule instead and says which rule; those places are
+listed in DELIBERATE below.
 
 Run with tests/python/run.sh (plain unittest, no plugins).
 """
@@ -44,28 +45,28 @@ from websockets.uri import parse_uri  # noqa: E402
 
 NAME = "permessage-deflate"
 
-# Places where SPEC.md deliberately differs from websockets 17.4. Each is
-# asserted as SPEC.md says, never skipped.
+# Places where pmdeflate deliberately differs from websockets 17.4
+# (docs/differences.md). Each is asserted as the docs say, never skipped.
 DELIBERATE = {
-    "wbits8": "SPEC 6: window bits 8 accepted on both sides (the reference refuses "
+    "wbits8": "docs/window-bits-8.md: window bits 8 accepted on both sides (websockets refuses "
     "server_max_window_bits=8 on a server and client_max_window_bits=8 on a client)",
-    "ows": "SPEC 2: leading/trailing OWS of the whole value ignored "
-    "(the reference expects the HTTP layer to strip it)",
-    "empty": "SPEC 2: an empty or all-comma value means no extensions "
-    "(the reference's parser raises on it)",
-    "limits": "SPEC 2: a value over 64 KiB or with more than 1024 elements/parameters "
-    "is HEADER_SYNTAX (the reference has no limit)",
-    "other_ext": "SPEC 4: pmd_client_accept ignores other extensions' elements "
-    "(the reference client fails the handshake on an extension it has no factory for)",
-    "require": "SPEC 5 / API: pmd_config_set_require (no reference equivalent)",
-    "build_quote": "SPEC 2: pmd_header_build quotes a non-token value "
-    "(the reference writes it as is)",
-    "exact_max_size": "SPEC 8: a frame decoding to exactly max_size is accepted",
-    "bfinal": "SPEC 8: after a BFINAL block, the next message decodes with the window kept",
-    "corrupt": "SPEC 11: invalid DEFLATE data is CORRUPT_DATA/1007 "
-    "(the reference raises ProtocolError, close code 1002)",
-    "beast15": "SPEC 4: a client that offered server_max_window_bits=15 accepts a response "
-    "without it as 15 (Boost.Beast leaves defaults out; the reference fails)",
+    "ows": "docs/header.md: leading/trailing OWS of the whole value ignored "
+    "(websockets expects the HTTP layer to strip it)",
+    "empty": "docs/header.md: an empty or all-comma value means no extensions "
+    "(websockets' parser raises on it)",
+    "limits": "docs/header.md: a value over 64 KiB or with more than 1024 elements/parameters "
+    "is HEADER_SYNTAX (websockets has no limit)",
+    "other_ext": "docs/negotiation.md: pmd_client_accept ignores other extensions' elements "
+    "(the websockets client fails the handshake on an extension it has no factory for)",
+    "require": "docs/negotiation.md: pmd_config_set_require (no websockets equivalent)",
+    "build_quote": "docs/header.md: pmd_header_build quotes a non-token value "
+    "(websockets writes it as is)",
+    "exact_max_size": "docs/limits.md: a frame decoding to exactly max_size is accepted",
+    "bfinal": "docs/frames.md: after a BFINAL block, the next message decodes with the window kept",
+    "corrupt": "docs/frames.md: invalid DEFLATE data is CORRUPT_DATA/1007 "
+    "(websockets raises ProtocolError, close code 1002)",
+    "beast15": "docs/negotiation.md: a client that offered server_max_window_bits=15 "
+    "accepts a response without it as 15 (Boost.Beast leaves defaults out; websockets fails)",
 }
 
 COUNTS: dict[str, int] = {}
@@ -92,7 +93,7 @@ def fmt(outcome) -> str:
 
 
 class FakeExt:
-    """An accepted extension, as the reference's accepted_extensions lists hold them."""
+    """An accepted extension, as websockets' accepted_extensions lists hold them."""
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -154,7 +155,7 @@ def make_ref_client(c: dict) -> ClientPerMessageDeflateFactory:
         server_max_window_bits=_ws_bits(c["smwb"]),
         client_max_window_bits=9 if cmwb == 8 else cmwb,
     )
-    # The reference's constructor refuses 8 here (zlib limitation); set it
+    # websockets' constructor refuses 8 here (zlib limitation); set it
     # afterwards so that its negotiation logic runs, and classify the
     # resulting "= 8, use 9" refusal as the deliberate difference.
     f.client_max_window_bits = cmwb
@@ -162,7 +163,7 @@ def make_ref_client(c: dict) -> ClientPerMessageDeflateFactory:
 
 
 def make_ref_server(c: dict) -> ServerPerMessageDeflateFactory:
-    """Raises ValueError where the reference refuses the configuration."""
+    """Raises ValueError where websockets refuses the configuration."""
     smwb = _ws_bits(c["smwb"])
     f = ServerPerMessageDeflateFactory(
         server_no_context_takeover=c["snct"],
@@ -177,9 +178,10 @@ def make_ref_server(c: dict) -> ServerPerMessageDeflateFactory:
 
 # ------------------------------------------------------------------ oracle
 #
-# SPEC.md sections 3-5 written out independently as tables. Used only where
-# the reference refuses window bits 8 (DELIBERATE["wbits8"]); everywhere
-# else it is itself checked against the reference.
+# The parameter rules and negotiation tables of docs/negotiation.md written
+# out independently. Used only where websockets refuses window bits 8
+# (DELIBERATE["wbits8"]); everywhere else it is itself checked against
+# websockets.
 
 WB_STRINGS = [str(b) for b in range(8, 16)]
 KNOWN = [
@@ -293,7 +295,10 @@ def oracle_server(c, params, accepted):
     return ok((_build(snct, cnct, smwb, cmwb), pmd.Negotiated(cnct, snct, cmwb or 15, smwb or 15)))
 
 
-# ------------------------------------------------------- reference wrappers
+# ------------------------------------------------------ websockets wrappers
+#
+# ref_* functions give websockets' answer (websockets is the reference the
+# checks compare with).
 
 
 def _is_wbits8_refusal(exc: Exception) -> bool:
@@ -334,19 +339,19 @@ def _beast15(c, params) -> bool:
 
 
 def expected_client(c, params, accepted, tc=None):
-    """The reference's answer, or SPEC's where it deliberately differs; also
-    checks that the oracle agrees with the reference everywhere else."""
+    """websockets' answer, or pmdeflate's documented rule where it deliberately
+    differs; also checks that the oracle agrees with websockets everywhere else."""
     if _beast15(c, params):
-        # The reference's answer to the same response with the 15 spelt out.
+        # websockets' answer to the same response with the 15 spelt out.
         params = list(params) + [("server_max_window_bits", "15")]
         count("client: response without server_max_window_bits after offering 15 (deliberate)")
     r = ref_client(c, params, accepted)
     o = oracle_client(c, params, accepted)
     if r[0] == "ref8":
-        count("client: reference refuses wbits 8, SPEC accepts")
+        count("client: websockets refuses wbits 8, pmdeflate accepts")
         return o
     if tc is not None and r != o:
-        tc.fail(f"test oracle disagrees with reference: client {c} {params} {accepted}: {r} vs {o}")
+        tc.fail(f"test oracle disagrees with websockets: client {c} {params} {accepted}: {r} vs {o}")
     return r
 
 
@@ -354,10 +359,10 @@ def expected_server(c, params, accepted, tc=None):
     r = ref_server(c, params, accepted)
     o = oracle_server(c, params, accepted)
     if r[0] == "ref8":
-        count("server: reference refuses wbits 8, SPEC accepts")
+        count("server: websockets refuses wbits 8, pmdeflate accepts")
         return o
     if tc is not None and r != o:
-        tc.fail(f"test oracle disagrees with reference: server {c} {params} {accepted}: {r} vs {o}")
+        tc.fail(f"test oracle disagrees with websockets: server {c} {params} {accepted}: {r} vs {o}")
     return r
 
 
@@ -462,7 +467,7 @@ def is_empty_list(s: str) -> bool:
 
 
 def ref_parse(value: str):
-    """Reference parse with SPEC's deliberate differences applied first."""
+    """websockets' parse with pmdeflate's deliberate differences applied first."""
     v = strip_ows(value)
     if is_empty_list(v):
         return ok([])
@@ -509,11 +514,11 @@ class TestBinding(unittest.TestCase):
         self.assertEqual(pmd.client_request_params(cfg), [("server_max_window_bits", "10")])
 
     def test_default_offer(self):
-        # SPEC 4: the default config offers exactly "permessage-deflate".
+        # docs/negotiation.md: the default config offers exactly "permessage-deflate".
         # Note: websockets 17.4's ClientPerMessageDeflateFactory() defaults to
         # client_max_window_bits=True and so offers
-        # "permessage-deflate; client_max_window_bits"; SPEC's default is the
-        # unset parameter (mapped to None for the reference in every check).
+        # "permessage-deflate; client_max_window_bits"; pmdeflate's default is
+        # the unset parameter (mapped to None for websockets in every check).
         cfg = pmd.Config()
         self.assertEqual(pmd.client_offer(cfg), NAME)
         self.assertEqual(pmd.client_request_params(cfg), [])
@@ -618,13 +623,13 @@ class TestNegotiationParams(unittest.TestCase):
 def expected_server_header(c, value, require=False, tc=None):
     """("ok", (response or None, Negotiated or None)) or ("err", code)."""
     if c["cmwb"] == -1 or (c["req_cmwb"] and not c["cmwb"]):
-        # SPEC 5: an invalid server config is INVALID_ARGUMENT when used to
-        # negotiate (the reference refuses it in the factory's constructor).
+        # docs/negotiation.md: an invalid server config is INVALID_ARGUMENT when
+        # used to negotiate (websockets refuses it in the factory's constructor).
         try:
             make_ref_server(c)
         except ValueError:
             return err(pmd.ERR_INVALID_ARGUMENT)
-        raise AssertionError("reference accepted a config SPEC calls invalid")
+        raise AssertionError("websockets accepted a config docs/negotiation.md calls invalid")
     parsed = ref_parse(value)
     if parsed[0] == "err":
         return parsed
@@ -842,7 +847,7 @@ class TestHeaderGrammar(unittest.TestCase):
         self._compare_parse(list(structured_random_headers(2, 3000)), "header parse: structured random")
 
     def test_deliberate_parse_differences(self):
-        # DELIBERATE["ows"], ["empty"]: the reference raises on these.
+        # DELIBERATE["ows"], ["empty"]: websockets raises on these.
         for v in ["", ",", " , ", " permessage-deflate", "\tpermessage-deflate"]:
             with self.assertRaises(InvalidHeaderFormat):
                 parse_extension(v)
@@ -898,7 +903,7 @@ class TestHeaderGrammar(unittest.TestCase):
 
 
 class TestWholeHeaderServer(unittest.TestCase):
-    def test_server_negotiate_vs_reference(self):
+    def test_server_negotiate_vs_websockets(self):
         headers = REQUEST_HEADERS + list(structured_random_headers(3, 400))
         for c in client_configs():
             headers.append(build_extension([(NAME, make_ref_client(c).get_request_params())]))
@@ -934,8 +939,8 @@ class TestWholeHeaderServer(unittest.TestCase):
 
 
 class TestWholeHeaderClient(unittest.TestCase):
-    def test_client_accept_vs_reference(self):
-        # Every response a reference server gives to this client's offer,
+    def test_client_accept_vs_websockets(self):
+        # Every response a websockets server gives to this client's offer,
         # plus hand-written and generated responses.
         responses = [None, ""] + REQUEST_HEADERS + list(structured_random_headers(4, 300))
         server_resps = set()
@@ -973,7 +978,7 @@ class TestWholeHeaderClient(unittest.TestCase):
         self.assertEqual(mismatches[:20], [], f"{len(mismatches)} of {n} differ (config, response, want, got)")
 
     def test_other_extensions_deliberate(self):
-        # DELIBERATE["other_ext"]: the reference client fails the handshake.
+        # DELIBERATE["other_ext"]: the websockets client fails the handshake.
         c = dict(snct=False, cnct=False, smwb=0, cmwb=0, req_cmwb=False)
         self.assertEqual(pmd_client_header(make_pmd_config(c), "x-foo"), ok(None))
         self.assertEqual(
@@ -983,7 +988,7 @@ class TestWholeHeaderClient(unittest.TestCase):
         self.assertEqual(pmd_client_header(make_pmd_config(c), None), ok(None))
 
     def test_full_handshake_grid(self):
-        """pmd client offer -> pmd server -> pmd client, vs the same with the reference."""
+        """pmd client offer -> pmd server -> pmd client, vs the same with websockets."""
         mismatches = []
         n = 0
         for cc in client_configs():
@@ -1058,7 +1063,7 @@ def make_pair(cwb, swb, cnct, snct, level, mem_level=None, strategy=None):
     """pmdeflate as the client, websockets as the server, with the same agreed parameters.
 
     websockets cannot compress with window bits 8 (it asserts local >= 9):
-    its side then compresses with 9, as SPEC 6 says pmdeflate does for 8."""
+    its side then compresses with 9, as pmdeflate does for 8 (docs/window-bits-8.md)."""
     cfg = pmd.Config(compress_level=level, mem_level=mem_level, strategy=strategy)
     p = pmd.Extension.new(snct, cnct, swb, cwb, cfg)
     settings = {"level": level}
@@ -1072,7 +1077,8 @@ def make_pair(cwb, swb, cnct, snct, level, mem_level=None, strategy=None):
 
 def same_settings(cwb, swb, cnct, snct):
     """Both encoders (pmdeflate at cwb, websockets at max(swb, 9)) use the same zlib settings,
-    so their compressed sizes must match (pmdeflate compresses an agreed 8 with 9, SPEC 6)."""
+    so their compressed sizes must match (pmdeflate compresses an agreed 8 with 9,
+    docs/window-bits-8.md)."""
     return max(cwb, 9) == max(swb, 9) and cnct == snct
 
 
@@ -1123,7 +1129,7 @@ class TestData(unittest.TestCase):
             if b"".join(out) != data:
                 problems.append(f"msg {idx} ({len(data)} B, op {opcode}, {parts} frames): ws->pmd mismatch")
             # Same settings: every frame's payload is byte-identical to the
-            # reference's (pmdeflate feeds zlib as Python's compress()+flush()).
+            # websockets' (pmdeflate feeds zlib as Python's compress()+flush()).
             if check_bytes and pencs != wencs:
                 problems.append(f"msg {idx} ({len(data)} B, op {opcode}, {parts} frames): "
                                 f"compressed bytes differ: pmd {penc_total} B, websockets {wenc_total} B")
@@ -1192,8 +1198,8 @@ class TestData(unittest.TestCase):
         self.assertEqual(problems[:20], [], f"{len(problems)} problems")
 
     def test_wbits8_identical_to_zlib9(self):
-        """SPEC 6: for an agreed 8, pmdeflate compresses with raw wbits 9 (byte-identical to
-        websockets at 9) and python's zlib inflates it with wbits -8."""
+        """docs/window-bits-8.md: for an agreed 8, pmdeflate compresses with raw
+        wbits 9 (byte-identical to websockets at 9) and python's zlib inflates it with wbits -8."""
         msgs = messages_for(12, [0, 1, 300, 5000, 70000])
         for nct in [False, True]:
             p = pmd.Extension.new(False, nct, 15, 8)
@@ -1224,7 +1230,7 @@ class TestData(unittest.TestCase):
             f = p.encode(pmd.Frame(op, b"ping!", True))
             self.assertEqual(f, pmd.Frame(op, b"ping!", True))
             self.assertEqual(p.decode(pmd.Frame(op, b"x", True)), pmd.Frame(op, b"x", True))
-        # rsv2/rsv3 carried over, as in the reference
+        # rsv2/rsv3 carried over, as in websockets
         a = p.encode(pmd.Frame(1, b"abc", True, rsv2=True, rsv3=True))
         b = w.encode(WsFrame(Opcode.TEXT, b"abc", True, False, True, True))
         self.assertEqual((a.rsv1, a.rsv2, a.rsv3, a.data), (b.rsv1, b.rsv2, b.rsv3, bytes(b.data)))
@@ -1242,7 +1248,7 @@ class TestData(unittest.TestCase):
         with self.assertRaises(pmd.PmdError) as cm:
             p2.decode(pmd.Frame(0, b"\x00", True, True))
         self.assertEqual(cm.exception.code, pmd.ERR_PROTOCOL)
-        # RSV1 on a control frame (SPEC 8: PROTOCOL; the reference passes it
+        # RSV1 on a control frame (docs/frames.md: PROTOCOL; websockets passes it
         # through and its frame layer then rejects the reserved bit)
         p3 = pmd.Extension.new(False, False, 15, 15)
         with self.assertRaises(pmd.PmdError) as cm:
@@ -1341,8 +1347,8 @@ class TestVectors(unittest.TestCase):
         msgs = [[(1, H("f348cdc9c9070000"), True, True)], [(1, H("f200110000"), True, True)]]
         rp, rw = self._both(msgs)
         self.assertEqual(rp, [b"Hello", b"Hello"])
-        self.assertNotEqual(rw, [b"Hello", b"Hello"])  # the reference breaks here
-        # Trailing garbage after a BFINAL block is CORRUPT_DATA (SPEC 8).
+        self.assertNotEqual(rw, [b"Hello", b"Hello"])  # websockets breaks here
+        # Trailing garbage after a BFINAL block is CORRUPT_DATA (docs/frames.md).
         p = pmd.Extension.new(False, False, 15, 15)
         with self.assertRaises(pmd.PmdError) as cm:
             p.decode(pmd.Frame(1, H("f348cdc9c90700") + b"\x12\x34", True, True))
@@ -1378,17 +1384,17 @@ class TestMaxSize(unittest.TestCase):
                     except PayloadTooBig:
                         rw = "PayloadTooBig"
                     row += [rp, rw]
-                    # max_size 0 allows only empty output in pmdeflate; the
-                    # reference hands 0 to zlib, where it means "no limit".
+                    # max_size 0 allows only empty output in pmdeflate;
+                    # websockets hands 0 to zlib, where it means "no limit".
                     want = "PMD_ERR_PAYLOAD_TOO_BIG" if limit < size else "ok"
                     if rp != want:
                         problems.append(f"{kind} {size} B, max_size {limit}: pmd {rp}, want {want}")
                     if limit == 0:
                         continue
                     if limit < size and rw != "PayloadTooBig":
-                        problems.append(f"{kind} {size} B, max_size {limit}: reference {rw}")
+                        problems.append(f"{kind} {size} B, max_size {limit}: websockets {rw}")
                     if limit > size and rw != "ok":
-                        problems.append(f"{kind} {size} B, max_size {limit}: reference {rw}")
+                        problems.append(f"{kind} {size} B, max_size {limit}: websockets {rw}")
                 MAX_SIZE_TABLE.append(row)
         count("max_size cases", 3 * len(MAX_SIZE_TABLE))
         self.assertEqual(problems, [])
@@ -1432,7 +1438,7 @@ def main() -> int:
     print("\nchecks performed:")
     for k, v in sorted(COUNTS.items()):
         print(f"  {k}: {v}")
-    print("\ndeliberate differences from websockets 17.4 asserted as SPEC.md says:")
+    print("\ndeliberate differences from websockets 17.4, asserted as docs/differences.md says:")
     for k, v in DELIBERATE.items():
         print(f"  {k}: {v}")
     failed = len(result.failures) + len(result.errors)
