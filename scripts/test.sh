@@ -24,6 +24,9 @@ cargo test --release
 step "C tests under valgrind"
 ./tests/c/run.sh
 
+step "allocations per decoded message, counted from C (natively)"
+./tests/c/alloc/run.sh
+
 step "extension framework: C tests under valgrind"
 ./tests/c/framework/run.sh
 
