@@ -137,8 +137,9 @@ fn init_error(what: &str, ret: c_int) -> Error {
     }
 }
 
-/// Least spare room worth a zlib call (a flush needs a few bytes even for
-/// empty input).
+/// Least spare room worth a zlib call. More than 6 bytes, so that a
+/// `Z_SYNC_FLUSH` with nothing left to write but the empty stored block
+/// completes with output space to spare (zlib's manual).
 const MIN_SPARE: usize = 64;
 
 /// Makes room in `out` for the next zlib call, never letting its capacity
@@ -215,6 +216,15 @@ impl Deflater {
                 break;
             }
         }
+        // A flush that fills the output space exactly must be called again,
+        // and zlib then writes the empty stored block a second time. So the
+        // block is completed with Z_BLOCK, which writes what Z_SYNC_FLUSH
+        // would except that empty block, and may be called again harmlessly;
+        // then Z_SYNC_FLUSH, with nothing left to write but that block (at
+        // most 6 bytes, with the up to 7 bits Z_BLOCK leaves pending), gets
+        // MIN_SPARE bytes and completes in one call: the reference's bytes,
+        // whatever the buffer's size.
+        self.run(&[], z::Z_BLOCK, out, hint)?;
         self.run(&[], z::Z_SYNC_FLUSH, out, hint)
     }
 
