@@ -24,6 +24,9 @@ cargo test --release
 step "C tests under valgrind"
 ./tests/c/run.sh
 
+step "allocations per decoded message, counted from C (natively)"
+./tests/c/alloc/run.sh
+
 step "extension framework: C tests under valgrind"
 ./tests/c/framework/run.sh
 
@@ -38,6 +41,9 @@ make demo
 
 step "C examples under valgrind"
 ./examples-c/run-valgrind.sh
+
+step "the C echo server under load: 3 rounds of 400 compressed connections, RSS after each"
+./tests/load/run.sh --no-malloc-caches
 
 step "interop with real peers"
 ./tests/interop/run.sh

@@ -342,9 +342,12 @@ impl Decoder {
             } else {
                 (limit, 0)
             };
-            // A first guess from the input; the buffer doubles from there
-            // (a guess from the last message would grow it for a small one).
-            let hint = input.len().saturating_mul(4).max(256);
+            // A first guess from the input: enough for incompressible data
+            // (stored blocks inflate to a little less), and the buffer at
+            // least doubles from there for compressible data. A guess from
+            // the last message would grow it for a small one; a multiple of
+            // the input would hold that multiple of every random message.
+            let hint = input.len().saturating_add(256);
             let (used, status) = inflater.inflate(input, &mut self.buf, call_limit, offset, hint)?;
             if ended && self.buf.len() > before {
                 return Err(Error::corrupt(format!(

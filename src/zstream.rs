@@ -137,17 +137,30 @@ fn init_error(what: &str, ret: c_int) -> Error {
     }
 }
 
-/// Makes room for at least `want` more bytes (never beyond `limit` in
-/// total), growing geometrically so that large outputs are not copied
-/// quadratically. Returns the usable spare length.
+/// Least spare room worth a zlib call. More than 6 bytes, so that a
+/// `Z_SYNC_FLUSH` with nothing left to write but the empty stored block
+/// completes with output space to spare (zlib's manual).
+const MIN_SPARE: usize = 64;
+
+/// Makes room in `out` for the next zlib call, never letting its capacity
+/// pass `limit`, and returns the usable spare length. It grows only when
+/// fewer than `MIN_SPARE` bytes are free, and then at least doubles, and to
+/// at least `want` bytes free: however little each call writes, n bytes of
+/// output cost O(n) bytes allocated and copied, in O(log n) allocations.
 fn spare(out: &mut Vec<u8>, want: usize, limit: usize) -> Result<usize> {
-    let room = limit.saturating_sub(out.len());
-    if out.capacity() - out.len() < want.min(room) {
-        let grow = want.max(out.len()).min(room);
+    let len = out.len();
+    let room = limit.saturating_sub(len);
+    if out.capacity() - len < MIN_SPARE.min(room) {
+        let target = out
+            .capacity()
+            .saturating_mul(2)
+            .max(len.saturating_add(want.max(MIN_SPARE)))
+            .min(len.saturating_add(room));
+        let grow = target - len;
         out.try_reserve_exact(grow)
             .map_err(|_| Error::OutOfMemory(format!("cannot grow a buffer by {grow} bytes")))?;
     }
-    Ok((out.capacity() - out.len()).min(room).min(c_uint::MAX as usize))
+    Ok((out.capacity() - len).min(room).min(c_uint::MAX as usize))
 }
 
 /// A raw deflate stream.
@@ -203,6 +216,15 @@ impl Deflater {
                 break;
             }
         }
+        // A flush that fills the output space exactly must be called again,
+        // and zlib then writes the empty stored block a second time. So the
+        // block is completed with Z_BLOCK, which writes what Z_SYNC_FLUSH
+        // would except that empty block, and may be called again harmlessly;
+        // then Z_SYNC_FLUSH, with nothing left to write but that block (at
+        // most 6 bytes, with the up to 7 bits Z_BLOCK leaves pending), gets
+        // MIN_SPARE bytes and completes in one call: the reference's bytes,
+        // whatever the buffer's size.
+        self.run(&[], z::Z_BLOCK, out, hint)?;
         self.run(&[], z::Z_SYNC_FLUSH, out, hint)
     }
 
@@ -213,8 +235,7 @@ impl Deflater {
         strm.next_in = chunk.as_ptr() as *mut u8;
         strm.avail_in = chunk.len() as c_uint;
         let result = loop {
-            // A flush needs a few bytes even for empty input.
-            let avail = match spare(out, hint.max(64), usize::MAX) {
+            let avail = match spare(out, hint, usize::MAX) {
                 Ok(n) => n,
                 Err(e) => break Err(e),
             };
@@ -356,7 +377,7 @@ impl Inflater {
             if out.len() >= limit {
                 break Ok(InflateStatus::LimitReached);
             }
-            let avail = match spare(out, hint.max(64), limit) {
+            let avail = match spare(out, hint, limit) {
                 Ok(n) => n,
                 Err(e) => break Err(e),
             };
@@ -520,6 +541,58 @@ mod tests {
         out.clear();
         d.compress_sync(b"", &mut out, 64).unwrap();
         assert_eq!(out, [0x00, 0x00, 0x00, 0xff, 0xff]);
+    }
+
+    /// Issue #8: below window bits 15 each inflate call writes at most a
+    /// quarter window, and before each one the buffer was regrown to hold
+    /// `hint` more bytes whenever fewer were free: a reallocation of the
+    /// whole buffer per call.
+    #[test]
+    fn buffers_grow_geometrically_whatever_each_call_writes() {
+        const OUTPUT: usize = 300_000;
+        for (want, per_call) in [(256, 64), (256, 128), (OUTPUT + 256, 128), (1000, 8192), (64, 1)] {
+            let mut out: Vec<u8> = Vec::new();
+            let (mut allocations, mut allocated, mut capacity) = (0, 0, 0);
+            while out.len() < OUTPUT {
+                let avail = spare(&mut out, want, usize::MAX).unwrap();
+                assert!(avail >= MIN_SPARE, "{avail}");
+                if out.capacity() != capacity {
+                    capacity = out.capacity();
+                    allocations += 1;
+                    allocated += capacity;
+                }
+                let n = avail.min(per_call).min(OUTPUT - out.len());
+                out.resize(out.len() + n, 0);
+            }
+            // From `want` (at least MIN_SPARE), doubling: at most
+            // log2(OUTPUT / want) + 2 allocations, in all less than four
+            // times the output plus the first guess.
+            let doublings = (OUTPUT / want.max(MIN_SPARE)).max(1).ilog2() as usize + 2;
+            assert!(allocations <= doublings, "want {want}: {allocations} allocations");
+            assert!(
+                allocated <= 4 * OUTPUT + want,
+                "want {want}: {allocated} bytes allocated"
+            );
+        }
+    }
+
+    #[test]
+    fn buffers_never_grow_past_the_limit() {
+        let mut out: Vec<u8> = Vec::new();
+        for limit in [1, 63, 64, 65, 1000, 4096, 100_000] {
+            out.clear();
+            out.shrink_to_fit();
+            while out.len() < limit {
+                let avail = spare(&mut out, 256, limit).unwrap();
+                assert!(
+                    avail > 0 && out.capacity() <= limit,
+                    "limit {limit}: capacity {}",
+                    out.capacity()
+                );
+                out.resize(out.len() + avail.min(100), 0);
+            }
+            assert_eq!(spare(&mut out, 256, limit).unwrap(), 0);
+        }
     }
 
     #[test]
