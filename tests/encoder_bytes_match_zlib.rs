@@ -29,7 +29,7 @@ use common::{agreed, frame, Rng};
 use libz_sys as z;
 use pmdeflate::config::CompressSettings;
 use pmdeflate::extension::OP_BINARY;
-use pmdeflate::Extension;
+use pmdeflate::PerMessageDeflate;
 
 const AROUND: usize = 16;
 const TAIL: usize = 4;
@@ -225,7 +225,7 @@ impl Prefix {
 /// One frame's payload from a fresh extension compressing with
 /// `window_bits`.
 fn encode(window_bits: u8, data: &[u8], fin: bool) -> Vec<u8> {
-    let mut ext = Extension::new(agreed(false, false, 15, window_bits), &CompressSettings::default()).unwrap();
+    let mut ext = PerMessageDeflate::new(agreed(false, false, 15, window_bits), &CompressSettings::default()).unwrap();
     ext.encode(&frame(OP_BINARY, fin, false, data)).unwrap().data.to_vec()
 }
 
