@@ -172,7 +172,7 @@ typedef enum pmd_result {
    */
   PMD_ERR_PROTOCOL = 5,
   /**
-   * Inflating would exceed max_size.
+   * Decoding would exceed max_size or the per-message limit (close 1009).
    */
   PMD_ERR_PAYLOAD_TOO_BIG = 6,
   /**

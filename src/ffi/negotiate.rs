@@ -8,7 +8,7 @@ use crate::extension::Agreed;
 use crate::ffi::config::pmd_config;
 use crate::ffi::extension::{new_extension, pmd_extension};
 use crate::ffi::header::{pmd_param, read_params, static_param};
-use crate::ffi::{array, bytes, cstr, free_handle, guard, pmd_result, req, req_mut, too_small, write_str};
+use crate::ffi::{array, bytes, cstr, free_handle, guard, null, pmd_result, req, req_mut, too_small, write_str};
 use crate::negotiate;
 use crate::params::StaticParam;
 
@@ -167,6 +167,9 @@ pub unsafe extern "C" fn pmd_server_negotiate(
     guard!(|| {
         // SAFETY: forwarded caller guarantees.
         let (cfg, ext) = unsafe { (req(cfg, "cfg")?, req_mut(ext, "ext")?) };
+        if out_len.is_null() {
+            return Err(null("out_len"));
+        }
         // SAFETY: as above; (NULL, 0) means the header was absent.
         let request = unsafe { bytes(request, len, "request", true) }?;
         match negotiate::server_negotiate(&cfg.inner, request)? {

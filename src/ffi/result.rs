@@ -21,7 +21,7 @@ pub enum pmd_result {
     PMD_ERR_NEGOTIATION = 4,
     /// A frame that breaks RFC 6455 / RFC 7692 (e.g. RSV1 on a control frame).
     PMD_ERR_PROTOCOL = 5,
-    /// Inflating would exceed max_size.
+    /// Decoding would exceed max_size or the per-message limit (close 1009).
     PMD_ERR_PAYLOAD_TOO_BIG = 6,
     /// The compressed payload is not valid DEFLATE data.
     PMD_ERR_CORRUPT_DATA = 7,

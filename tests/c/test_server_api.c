@@ -229,6 +229,9 @@ static void test_absent_headers(void) {
     CHECK_EQ(len, 0);
     CHECK_RESULT(pmd_server_negotiate(cfg, NULL, 1, buf, sizeof buf, &len, &ext), PMD_ERR_NULL_POINTER);
     CHECK_LAST_ERROR("request");
+    /* A NULL out_len is refused before the request is read, bad or not. */
+    CHECK_RESULT(pmd_server_negotiate(cfg, "bad value;", 10, buf, sizeof buf, NULL, &ext), PMD_ERR_NULL_POINTER);
+    CHECK_LAST_ERROR("out_len");
 
     ext = (pmd_extension *)&len;
     CHECK_OK(pmd_client_accept(cfg, NULL, 0, &ext));
