@@ -69,13 +69,12 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-/// The name of the function it is used in (an export's own name).
+/// The path of the function it is used in (an export: its name is the
+/// last segment). A constant: trimming it waits until an error needs it.
 macro_rules! fn_name {
     () => {{
         fn here() {}
-        let path = std::any::type_name_of_val(&here);
-        let path = path.strip_suffix("::here").unwrap_or(path);
-        path.rsplit("::").next().unwrap_or(path)
+        std::any::type_name_of_val(&here)
     }};
 }
 
@@ -87,16 +86,23 @@ macro_rules! guard {
 }
 pub(crate) use {fn_name, guard};
 
+/// An export's name from the path `fn_name!` gives inside it
+/// ("pmdeflate::ffi::config::pmd_config_new::here"); any other name as is.
+fn export_name(path: &str) -> &str {
+    let path = path.strip_suffix("::here").unwrap_or(path);
+    path.rsplit("::").next().unwrap_or(path)
+}
+
 /// Runs an export's body: a panic becomes PMD_ERR_INTERNAL, an `Err`
 /// becomes its result code, and both record `pmd_last_error`, prefixed with
-/// `func`.
+/// the export's name (`func` is a `fn_name!` path or a plain name).
 pub(crate) fn run_guarded(func: &str, body: impl FnOnce() -> Result<(), Error>) -> pmd_result {
     let err = match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => return pmd_result::PMD_OK,
         Ok(Err(e)) => e,
         Err(payload) => Error::Internal(format!("internal error (panic): {}", panic_message(&*payload))),
     };
-    set_last_error(&format!("{func}: {err}"));
+    set_last_error(&format!("{}: {err}", export_name(func)));
     pmd_result::from(err.kind())
 }
 
