@@ -207,6 +207,8 @@ int main(int argc, char **argv)
     if (pr != 0)
         return pr > 0 ? 0 : 2;
     g_opts = &opts;
+    if (ws_memory_set_mmap_threshold(opts.mmap_threshold) != 0)
+        fprintf(stderr, "%s: malloc refused --mmap-threshold %zu\n", argv[0], opts.mmap_threshold);
     pmd_config *cfg = ws_opts_config(&opts);
     if (!cfg)
         return 2;
@@ -221,15 +223,22 @@ int main(int argc, char **argv)
     size_t n_conns = 0, cap_conns = 0;
     unsigned long accepted = 0;
     struct pollfd *pfds = NULL;
+    size_t cap_pfds = 0;
 
     for (;;) {
         int accepting = !opts.max_connections || accepted < (unsigned long)opts.max_connections;
         if (!accepting && n_conns == 0)
             break;
-        pfds = realloc(pfds, (n_conns + 1) * sizeof *pfds);
-        if (!pfds) {
-            perror("realloc");
-            return 1;
+        if (n_conns + 1 > cap_pfds) {
+            /* Grown with the connection table, not resized every turn:
+               a block that moves every turn leaves freed blocks all over
+               malloc's heap. */
+            cap_pfds = cap_conns + 1;
+            pfds = realloc(pfds, cap_pfds * sizeof *pfds);
+            if (!pfds) {
+                perror("realloc");
+                return 1;
+            }
         }
         long long now = now_ms();
         int timeout = -1;

@@ -28,7 +28,10 @@ static void usage(const char *prog, int role)
         fprintf(stderr,
                 "  --require                     refuse (HTTP 400) clients without an acceptable offer\n"
                 "  --require-client-max-window-bits  decline offers without client_max_window_bits\n"
-                "  --max-connections N           exit after serving N connections\n");
+                "  --max-connections N           exit after serving N connections\n"
+                "  --mmap-threshold N            malloc gives blocks of N bytes and more their own mapping,\n"
+                "                                returned when freed (glibc; 0: as configured; default %d)\n",
+                WS_MMAP_THRESHOLD_DEFAULT);
     else
         fprintf(stderr,
                 "  --host H                      server address (default 127.0.0.1)\n"
@@ -59,6 +62,7 @@ int ws_opts_parse(int argc, char **argv, int role, ws_opts *o)
     o->port = role == WS_ROLE_SERVER ? 0 : 9001;
     o->level = -1;
     o->max_size = 16u << 20;
+    o->mmap_threshold = WS_MMAP_THRESHOLD_DEFAULT;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -120,6 +124,9 @@ int ws_opts_parse(int argc, char **argv, int role, ws_opts *o)
         } else if (role == WS_ROLE_SERVER && strcmp(a, "--max-connections") == 0) {
             NUM(0, 1L << 30);
             o->max_connections = n;
+        } else if (role == WS_ROLE_SERVER && strcmp(a, "--mmap-threshold") == 0) {
+            NUM(0, 1L << 30);
+            o->mmap_threshold = (size_t)n;
         } else if (role == WS_ROLE_CLIENT && strcmp(a, "--host") == 0) {
             NEED_VALUE();
             o->host = v;

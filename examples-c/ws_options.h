@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "pmdeflate.h"
+#include "ws_memory.h"
 
 enum { WS_ROLE_SERVER = 0, WS_ROLE_CLIENT = 1 };
 
@@ -29,6 +30,7 @@ struct ws_opts {
     long max_connections;             /* 0 unlimited */
     size_t oversize;                  /* client: send one message of this size */
     size_t oversize_echo;             /* client: send one, expect its echo over max_size */
+    size_t mmap_threshold;            /* server: malloc's mmap threshold, 0 as configured */
     int quiet;
 };
 typedef struct ws_opts ws_opts;

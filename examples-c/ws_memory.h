@@ -1,0 +1,22 @@
+/*
+ * ws_memory.h - how the example server asks its C library's malloc to give
+ * memory back after a burst of connections (docs/memory-under-load.md).
+ */
+#ifndef WS_MEMORY_H
+#define WS_MEMORY_H
+
+#include <stddef.h>
+
+/* The default of --mmap-threshold: blocks of this size and more get their
+   own mapping, returned to the kernel when freed. */
+#define WS_MMAP_THRESHOLD_DEFAULT 4096
+
+/*
+ * With glibc, fixes malloc's mmap threshold at `bytes` (which also keeps it
+ * from rising after the first large free, and fixes the trim threshold).
+ * `bytes` 0 leaves malloc as configured, and so does another C library
+ * (its malloc has its own policy). Returns 0, or -1 when glibc refused.
+ */
+int ws_memory_set_mmap_threshold(size_t bytes);
+
+#endif
