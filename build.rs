@@ -11,6 +11,7 @@ fn main() {
     let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml parses");
     let trailer = std::fs::read_to_string(crate_dir.join("include/trailer.h")).expect("include/trailer.h exists");
     let config = cbindgen::Config {
+        after_includes: Some(version_macros()),
         trailer: Some(trailer),
         ..config
     };
@@ -31,6 +32,27 @@ fn main() {
     if std::fs::read_to_string(&path).ok().as_deref() != Some(header.as_str()) {
         std::fs::write(&path, header).expect("include/pmdeflate.h is writable");
     }
+}
+
+/// The version macros, from Cargo.toml's version (cargo passes it to build
+/// scripts), so that the header cannot disagree with the library:
+/// pmd_version() returns the same CARGO_PKG_VERSION.
+fn version_macros() -> String {
+    let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("cargo sets {name}"));
+    format!(
+        "\n/**\n \
+         * The version of this header, \"MAJOR.MINOR.PATCH\" (see docs/abi-policy.md);\n \
+         * pmd_version() gives the version of the library loaded at run time.\n \
+         */\n\
+         #define PMD_VERSION_MAJOR {}\n\
+         #define PMD_VERSION_MINOR {}\n\
+         #define PMD_VERSION_PATCH {}\n\
+         #define PMD_VERSION \"{}\"",
+        var("CARGO_PKG_VERSION_MAJOR"),
+        var("CARGO_PKG_VERSION_MINOR"),
+        var("CARGO_PKG_VERSION_PATCH"),
+        var("CARGO_PKG_VERSION"),
+    )
 }
 
 /// Drops the rustdoc "# Safety" section of each doc comment: it speaks of

@@ -58,6 +58,15 @@
 #include <stdint.h>
 
 /**
+ * The version of this header, "MAJOR.MINOR.PATCH" (see docs/abi-policy.md);
+ * pmd_version() gives the version of the library loaded at run time.
+ */
+#define PMD_VERSION_MAJOR 0
+#define PMD_VERSION_MINOR 1
+#define PMD_VERSION_PATCH 0
+#define PMD_VERSION "0.1.0"
+
+/**
  * Passing this as a client's `client_max_window_bits` offers the parameter
  * without a value: the server may pick any window size.
  */
@@ -68,15 +77,6 @@
  * pmd_client_offer or pmd_server_negotiate (the longest is 132 bytes).
  */
 #define PMD_MAX_RESPONSE_LEN 256
-
-/**
- * Library version, "MAJOR.MINOR.PATCH".
- */
-#define PMD_VERSION_MAJOR 0
-
-#define PMD_VERSION_MINOR 1
-
-#define PMD_VERSION_PATCH 0
 
 /**
  * zlib's default strategy.

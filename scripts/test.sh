@@ -42,6 +42,9 @@ make demo
 step "C examples under valgrind"
 ./examples-c/run-valgrind.sh
 
+step "installed library: make install (PREFIX, DESTDIR), C via pkg-config shared and static, C++, CMake find_package"
+./tests/install/run.sh
+
 step "the C echo server under load: 3 rounds of 400 compressed connections, RSS after each"
 ./tests/load/run.sh --no-malloc-caches
 

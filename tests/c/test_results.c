@@ -73,6 +73,7 @@ static void test_version(void) {
     snprintf(expected, sizeof expected, "%d.%d.%d", PMD_VERSION_MAJOR, PMD_VERSION_MINOR,
              PMD_VERSION_PATCH);
     CHECK_STR(v, expected);
+    CHECK_STR(v, PMD_VERSION);
     CHECK(pmd_version() == v);
 }
 
