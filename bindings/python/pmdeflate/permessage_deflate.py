@@ -71,12 +71,14 @@ class PerMessageDeflate(FrameCodec, Extension):
         if result:
             raise error_for(result)
         self._adopt(out.value, compress_settings)
+        self.max_message_size = max_message_size
 
     @classmethod
     def _from_handle(cls, ptr: int, compress_settings=None) -> "PerMessageDeflate":
         obj = cls.__new__(cls)
         obj._ptr = None
         obj._adopt(ptr, compress_settings)
+        obj.max_message_size = None
         return obj
 
     def _adopt(self, ptr: int, compress_settings) -> None:
@@ -110,6 +112,7 @@ class PerMessageDeflate(FrameCodec, Extension):
         result = lib.pmd_extension_set_max_message_size(self._ptr, size_arg(max_message_size))
         if result:
             raise error_for(result)
+        self.max_message_size = max_message_size
 
     def memory_usage(self) -> int:
         """Bytes held now: zlib's state and the output buffers."""
@@ -189,7 +192,9 @@ class ClientPerMessageDeflateFactory(ClientExtensionFactory):
         )
         if result:
             raise error_for(result, params=params)
-        return self.extension_class._from_handle(out.value, self.compress_settings)
+        ext = self.extension_class._from_handle(out.value, self.compress_settings)
+        ext.max_message_size = self.max_message_size
+        return ext
 
 
 class ServerPerMessageDeflateFactory(ServerExtensionFactory):
@@ -262,4 +267,5 @@ class ServerPerMessageDeflateFactory(ServerExtensionFactory):
         if result:
             raise error_for(result, params=params)
         ext = self.extension_class._from_handle(out.value, self.compress_settings)
+        ext.max_message_size = self.max_message_size
         return read_params(response, n_response.value), ext
