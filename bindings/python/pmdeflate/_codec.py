@@ -11,6 +11,7 @@ from ._config import size_arg
 from ._library import DATA_OFFSET, SIZE_MAX, InFrame, OutFrame
 
 _string_at = ctypes.string_at
+_NO_LIMIT = c_size_t(SIZE_MAX)
 
 
 class FrameCodec:
@@ -67,7 +68,7 @@ class FrameCodec:
         f.rsv3 = frame.rsv3
         f.data = data
         f.len = len(data)
-        limit = c_size_t(SIZE_MAX if max_size is None else size_arg(max_size))
+        limit = _NO_LIMIT if max_size is None else c_size_t(size_arg(max_size))
         result = self._c_decode(self._ptr, self._din_ref, limit, self._dout_ref)
         if result:
             raise self._error(result, max_size)
