@@ -10,7 +10,8 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 py="$root/.venv/bin/python"
-if [ ! -x "$py" ]; then
+# flit_core (the build backend) and pytest come from tests/interop/requirements.txt.
+if [ ! -x "$py" ] || ! "$py" -c 'import flit_core, pytest, websockets' 2>/dev/null; then
     "$root/scripts/setup-test-env.sh"
 fi
 
