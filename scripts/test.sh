@@ -33,6 +33,9 @@ step "extension framework: C tests under valgrind"
 step "cross-checks against Python websockets"
 ./tests/python/run.sh
 
+step "Python binding: pytest suites, the websockets adapter against websockets peers"
+./bindings/python/run-tests.sh
+
 step "C examples in the documentation"
 ./tests/docs/run.sh
 
