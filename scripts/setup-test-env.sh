@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the tests need, and nothing that is already there:
 #   - Debian packages: zlib1g-dev pkg-config valgrind libwslay-dev chromium,
-#     and libboost-dev g++ for the Boost.Beast interop peer (header-only)
+#     and libboost-dev g++ for the Boost.Beast interop peer (header-only),
+#     libwebsocketpp-dev for the websocketpp policy and its interop tests
 #   - a Python venv at .venv with the pinned packages of
 #     tests/interop/requirements.txt (websockets, autobahn, pytest, ...)
 #   - the Node packages of tests/interop/node (ws), from package-lock.json
@@ -14,7 +15,7 @@ cd "$root"
 say() { printf 'setup-test-env: %s\n' "$*"; }
 
 # --- Debian packages -------------------------------------------------------
-apt_pkgs=(zlib1g-dev pkg-config valgrind libwslay-dev chromium libboost-dev g++)
+apt_pkgs=(zlib1g-dev pkg-config valgrind libwslay-dev chromium libboost-dev g++ libwebsocketpp-dev)
 missing=()
 for p in "${apt_pkgs[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
