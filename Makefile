@@ -33,6 +33,9 @@ test:
 install: lib
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
 	install -m 0644 include/pmdeflate.h $(DESTDIR)$(PREFIX)/include/
+	install -d $(DESTDIR)$(PREFIX)/include/pmdeflate
+	install -m 0644 include/pmdeflate.hpp $(DESTDIR)$(PREFIX)/include/
+	install -m 0644 include/pmdeflate/websocketpp.hpp $(DESTDIR)$(PREFIX)/include/pmdeflate/
 	install -m 0755 $(LIBDIR)/libpmdeflate.so $(DESTDIR)$(PREFIX)/lib/
 	install -m 0644 $(LIBDIR)/libpmdeflate.a $(DESTDIR)$(PREFIX)/lib/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' pmdeflate.pc.in \

@@ -33,6 +33,15 @@ if ((${#missing[@]})); then
 fi
 say "pmdeflate.hpp calls all $(grep -oE '\bpmd_[a-z_]+\(' include/pmdeflate.h | sort -u | wc -l) functions of pmdeflate.h"
 
+# --- the example of docs/cpp.md is a test too ----------------------------------------
+python3 - "$out/doc_cpp_example.cpp" docs/cpp.md <<'PY'
+import re, sys
+blocks = [b for b in re.findall(r"```cpp\n(.*?)```", open(sys.argv[2]).read(), re.S) if "int main" in b]
+if len(blocks) != 1:
+    sys.exit(f"expected one complete example in {sys.argv[2]}, found {len(blocks)}")
+open(sys.argv[1], "w").write(blocks[0])
+PY
+
 # --- compile ------------------------------------------------------------------------
 compilers=(g++)
 if command -v clang++ >/dev/null; then compilers+=(clang++); else say "clang++ not installed: g++ only"; fi
@@ -48,6 +57,8 @@ for cxx in "${compilers[@]}"; do
         "$cxx" "${FLAGS[@]}" -o "$out/$name" "$src" "${LIBS[@]}" "${extra[@]}"
         bins+=("$name")
     done
+    "$cxx" "${FLAGS[@]}" -o "$out/doc_cpp_example_$cxx" "$out/doc_cpp_example.cpp" "${LIBS[@]}"
+    bins+=("doc_cpp_example_$cxx")
 done
 
 # --- run ----------------------------------------------------------------------------
@@ -63,6 +74,19 @@ for name in "${bins[@]}"; do
         "${VALGRIND[@]}" --log-file="$out/$name.valgrind.log" "$out/$name" >"$log" 2>&1 || status=$?
     else
         "$out/$name" >"$log" 2>&1 || status=$?
+    fi
+    if [[ "$name" == doc_cpp_example_* ]]; then
+        # the example: exit 0, clean under valgrind, and the lines it must print
+        if [ "$status" = 0 ] && grep -qx 'Hello, Hello, Hello' "$log" &&
+            grep -qx 'PMD_ERR_CORRUPT_DATA, close code 1007' "$log" &&
+            grep -q '^PMD_ERR_NEGOTIATION: pmd_client_accept: ' "$log"; then
+            printf '  PASS  %-28s docs/cpp.md example runs as documented\n' "$name"
+        else
+            failed=$((failed + 1))
+            printf '  FAIL  %-28s exit %s\n' "$name" "$status"
+            sed 's/^/        | /' "$log"
+        fi
+        continue
     fi
     summary="$(grep '^CHECK-SUMMARY ' "$log" | tail -n 1 || true)"
     p="$(sed -n 's/.* passed=\([0-9]*\).*/\1/p' <<<"$summary")"
