@@ -80,10 +80,10 @@ for name in "${bins[@]}"; do
         if [ "$status" = 0 ] && grep -qx 'Hello, Hello, Hello' "$log" &&
             grep -qx 'PMD_ERR_CORRUPT_DATA, close code 1007' "$log" &&
             grep -q '^PMD_ERR_NEGOTIATION: pmd_client_accept: ' "$log"; then
-            printf '  PASS  %-28s docs/cpp.md example runs as documented\n' "$name"
+            printf '  PASS  %-32s docs/cpp.md example runs as documented\n' "$name"
         else
             failed=$((failed + 1))
-            printf '  FAIL  %-28s exit %s\n' "$name" "$status"
+            printf '  FAIL  %-32s exit %s\n' "$name" "$status"
             sed 's/^/        | /' "$log"
         fi
         continue
@@ -93,10 +93,10 @@ for name in "${bins[@]}"; do
     f="$(sed -n 's/.* failed=\([0-9]*\).*/\1/p' <<<"$summary")"
     passed=$((passed + ${p:-0}))
     if [ "$status" = 0 ] && [ "${f:-1}" = 0 ]; then
-        printf '  PASS  %-28s %5s assertions%s\n' "$name" "$p" "$( ((${#VALGRIND[@]})) && echo ', valgrind clean')"
+        printf '  PASS  %-32s %5s assertions%s\n' "$name" "$p" "$( ((${#VALGRIND[@]})) && echo ', valgrind clean')"
     else
         failed=$((failed + 1))
-        printf '  FAIL  %-28s exit %s, %s passed, %s failed\n' "$name" "$status" "${p:-?}" "${f:-?}"
+        printf '  FAIL  %-32s exit %s, %s passed, %s failed\n' "$name" "$status" "${p:-?}" "${f:-?}"
         grep -E '^FAIL' "$log" | head -n 30 | sed 's/^/        /' || true
         [ "$status" = 99 ] && grep -E '^==[0-9]+== +(Invalid|Conditional|.*definitely|.*indirectly|.*possibly)' \
             "$out/$name.valgrind.log" | head -n 20 | sed 's/^/        /'
