@@ -47,6 +47,9 @@ install:
 	ln -sfn $(SONAME) '$(DESTDIR)$(libdir)/libpmdeflate.so'
 	install -m 0644 $(DIST)/libpmdeflate.a '$(DESTDIR)$(libdir)/libpmdeflate.a'
 	install -m 0644 include/pmdeflate.h '$(DESTDIR)$(includedir)/pmdeflate.h'
+	install -d '$(DESTDIR)$(includedir)/pmdeflate'
+	install -m 0644 include/pmdeflate.hpp '$(DESTDIR)$(includedir)/pmdeflate.hpp'
+	install -m 0644 include/pmdeflate/websocketpp.hpp '$(DESTDIR)$(includedir)/pmdeflate/websocketpp.hpp'
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(libdir)|' -e 's|@INCLUDEDIR@|$(includedir)|' \
 	    -e 's|@VERSION@|$(VERSION)|' \
 	    -e "s|@LIBS_PRIVATE@|$$(sed -e 's/-lz\b *//' $(DIST)/native-static-libs)|" \
@@ -65,7 +68,8 @@ uninstall:
 	rm -f '$(DESTDIR)$(libdir)/$(REAL_NAME)' '$(DESTDIR)$(libdir)/$(SONAME)' \
 	    '$(DESTDIR)$(libdir)/libpmdeflate.so' '$(DESTDIR)$(libdir)/libpmdeflate.a' \
 	    '$(DESTDIR)$(includedir)/pmdeflate.h' '$(DESTDIR)$(pkgconfigdir)/pmdeflate.pc' \
+	    '$(DESTDIR)$(includedir)/pmdeflate.hpp' '$(DESTDIR)$(includedir)/pmdeflate/websocketpp.hpp' \
 	    '$(DESTDIR)$(cmakedir)/pmdeflate-config.cmake' \
 	    '$(DESTDIR)$(cmakedir)/pmdeflate-config-version.cmake'
 	rm -f $(addprefix '$(DESTDIR)$(docdir)'/,README.md CHANGELOG.md LICENSE-MIT LICENSE-APACHE abi-policy.md)
-	-rmdir '$(DESTDIR)$(cmakedir)' '$(DESTDIR)$(docdir)' 2>/dev/null
+	-rmdir '$(DESTDIR)$(cmakedir)' '$(DESTDIR)$(docdir)' '$(DESTDIR)$(includedir)/pmdeflate' 2>/dev/null

@@ -2,7 +2,8 @@
 # Installs everything the tests need, and nothing that is already there:
 #   - Debian packages: zlib1g-dev pkg-config valgrind libwslay-dev chromium,
 #     and libboost-dev g++ for the Boost.Beast interop peer (header-only),
-#     cmake for the installed-library consumer tests (tests/install)
+#     cmake for the installed-library consumer tests (tests/install),
+#     libwebsocketpp-dev for the websocketpp policy and its interop tests
 #   - a Python venv at .venv with the pinned packages of
 #     tests/interop/requirements.txt (websockets, autobahn, pytest, ...)
 #   - the Node packages of tests/interop/node (ws), from package-lock.json
@@ -15,7 +16,7 @@ cd "$root"
 say() { printf 'setup-test-env: %s\n' "$*"; }
 
 # --- Debian packages -------------------------------------------------------
-apt_pkgs=(zlib1g-dev pkg-config valgrind libwslay-dev chromium libboost-dev g++ cmake)
+apt_pkgs=(zlib1g-dev pkg-config valgrind libwslay-dev chromium libboost-dev g++ cmake libwebsocketpp-dev)
 missing=()
 for p in "${apt_pkgs[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

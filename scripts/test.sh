@@ -57,4 +57,7 @@ step "interop with real peers"
 step "extension framework interop with Python websockets"
 ./tests/framework_interop/run.sh
 
+step "C++ header under valgrind; websocketpp policy: interop with websockets, ws, Chromium"
+./tests/cpp/run.sh && ./tests/interop/websocketpp/run.sh
+
 step "all suites passed"

@@ -94,6 +94,8 @@ layout() {
 }
 expected_layout="$(sort <<EOF
 f include/pmdeflate.h  644
+f include/pmdeflate.hpp  644
+f include/pmdeflate/websocketpp.hpp  644
 f lib/cmake/pmdeflate/pmdeflate-config-version.cmake  644
 f lib/cmake/pmdeflate/pmdeflate-config.cmake  644
 f lib/libpmdeflate.a  644
