@@ -42,6 +42,9 @@ make demo
 step "C examples under valgrind"
 ./examples-c/run-valgrind.sh
 
+step "Windows: pmdeflate.dll cross-built with MinGW-w64, C tests and demo under Wine"
+./tests/windows/run.sh
+
 step "the C echo server under load: 3 rounds of 400 compressed connections, RSS after each"
 ./tests/load/run.sh --no-malloc-caches
 
