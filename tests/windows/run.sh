@@ -8,8 +8,10 @@
 #      left the committed header unchanged;
 #   3. cross-compiles every tests/c/test_*.c, tests/c/framework/test_framework.c
 #      and examples-c/demo.c with x86_64-w64-mingw32-gcc against the import
-#      library, and runs each under Wine (its own prefix in target/windows/).
-# A test passes when it exits 0 and prints CHECK-SUMMARY with failed=0 and
+#      library, and runs each under Wine (its own prefix in target/windows/);
+#   4. builds the crate's Rust unit tests for Windows and runs them under Wine
+#      (among them: a panic inside an export becomes PMD_ERR_INTERNAL).
+# A C test passes when it exits 0 and prints CHECK-SUMMARY with failed=0 and
 # passed>0; the demo when it exits 0 and says every message round-tripped.
 # Wine or a compiler that cannot start is a failure. No arguments.
 # See docs/windows.md.
@@ -57,6 +59,19 @@ $(diff <(echo "$header_fns") <(echo "$def_exports") || true)"
 say "exports: the $n_header functions of include/pmdeflate.h, nothing else (pmdeflate.def too)"
 say "pmdeflate.dll: $(stat -c %s "$dll") bytes"
 
+# --- Wine ----------------------------------------------------------------------------
+export WINEPREFIX="$root/target/windows/wineprefix"
+export WINEDEBUG=-all
+# No Mono or Gecko: the tests are console programs.
+export WINEDLLOVERRIDES="mscoree=;mshtml="
+wine="$(command -v wine)" || fail "wine is not installed (scripts/setup-windows-env.sh installs it)"
+trap 'wineserver -k >/dev/null 2>&1 || true' EXIT
+if [ ! -f "$WINEPREFIX/system.reg" ]; then
+    say "creating the Wine prefix $WINEPREFIX"
+    "$wine" wineboot --init >/dev/null 2>&1 || fail "wineboot --init"
+    wineserver -w
+fi
+
 # --- 3. the C tests and the demo under Wine ---------------------------------------
 out="$root/target/windows/ctests"
 rm -rf "$out"
@@ -76,18 +91,6 @@ for src in tests/c/test_*.c tests/c/framework/test_framework.c examples-c/demo.c
     programs+=("$name")
 done
 say "compiled ${#programs[@]} programs with $("$CC" -dumpfullversion) ($CC)"
-
-export WINEPREFIX="$root/target/windows/wineprefix"
-export WINEDEBUG=-all
-# No Mono or Gecko: the tests are console programs.
-export WINEDLLOVERRIDES="mscoree=;mshtml="
-wine="$(command -v wine)" || fail "wine is not installed (scripts/setup-windows-env.sh installs it)"
-trap 'wineserver -k >/dev/null 2>&1 || true' EXIT
-if [ ! -f "$WINEPREFIX/system.reg" ]; then
-    say "creating the Wine prefix $WINEPREFIX"
-    "$wine" wineboot --init >/dev/null 2>&1 || fail "wineboot --init"
-    wineserver -w
-fi
 
 failed=()
 total_passed=0
@@ -122,4 +125,15 @@ done
 
 say "programs run under $("$wine" --version): ${#programs[@]}, failed: ${#failed[@]}, assertions passed: $total_passed"
 [ ${#failed[@]} -eq 0 ] || fail "${failed[*]} (logs in target/windows/ctests/)"
+
+# --- 4. the Rust unit tests under Wine ---------------------------------------------
+# The test harness links std's ProcessPrng (bcryptprimitives.dll), which Wine 8
+# lacks: a stand-in goes beside the test programs (Windows looks there
+# first), not into the prefix, so the C tests above ran without it.
+deps="$root/target/windows/x86_64-pc-windows-gnu/release/deps"
+mkdir -p "$deps"
+"$CC" -std=c99 -Wall -Wextra -Werror -O2 -shared -o "$deps/bcryptprimitives.dll" \
+    tests/windows/bcryptprimitives.c -lbcrypt || fail "compile the bcryptprimitives.dll stand-in"
+CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="$wine" \
+    ./scripts/windows-cargo.sh test --release --locked --lib -- --quiet || fail "Rust unit tests under Wine"
 say "all passed"
