@@ -48,6 +48,9 @@ step "C examples under valgrind"
 step "installed library: make install (PREFIX, DESTDIR), C via pkg-config shared and static, C++, CMake find_package"
 ./tests/install/run.sh
 
+step "Windows: pmdeflate.dll cross-built with MinGW-w64, C tests and demo under Wine"
+./tests/windows/run.sh
+
 step "the C echo server under load: 3 rounds of 400 compressed connections, RSS after each"
 ./tests/load/run.sh --no-malloc-caches
 
