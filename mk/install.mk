@@ -38,7 +38,8 @@ install:
 	@for f in libpmdeflate.so libpmdeflate.a native-static-libs; do \
 	    [ -f $(DIST)/$$f ] || { echo "install: no $(DIST)/$$f: run make first" >&2; exit 1; }; \
 	done
-	@newer="$$(find src include build.rs cbindgen.toml Cargo.toml Cargo.lock -newer $(DIST)/libpmdeflate.so | head -n 1)"; \
+	@newer="$$(find src include build.rs cbindgen.toml Cargo.toml Cargo.lock -type f ! -name '*.hpp' \
+	    -newer $(DIST)/native-static-libs | head -n 1)"; \
 	[ -z "$$newer" ] || { echo "install: $$newer changed since the last build: run make first" >&2; exit 1; }
 	install -d '$(DESTDIR)$(libdir)' '$(DESTDIR)$(includedir)' '$(DESTDIR)$(pkgconfigdir)' \
 	    '$(DESTDIR)$(cmakedir)' '$(DESTDIR)$(docdir)'

@@ -34,5 +34,7 @@ if [ "$soname" != "libpmdeflate.so.$major" ]; then
     echo "build-dist: $out/libpmdeflate.so has SONAME '$soname', not libpmdeflate.so.$major" >&2
     exit 1
 fi
+# Written last, on every successful run: make install takes its time as
+# that of the build and refuses sources newer than it.
 printf '%s\n' "$libs" >"$out/native-static-libs"
 echo "build-dist: $out/libpmdeflate.so (SONAME $soname), libpmdeflate.a; static link also needs: $libs"
