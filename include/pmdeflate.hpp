@@ -346,6 +346,8 @@ template <class P>
 class basic_extension;
 template <class P>
 class basic_chain;
+template <class P>
+class basic_encoder;
 
 // --- extension ---------------------------------------------------------------------
 
@@ -426,6 +428,14 @@ public:
     std::string_view name() const noexcept { return pmd_extension_name(h_); }
     /// pmd_extension_memory_usage: bytes held now (0 when empty).
     std::size_t memory_usage() const noexcept { return pmd_extension_memory_usage(h_); }
+    /// pmd_extension_can_send_shared: whether this connection may send the
+    /// next message `enc` encodes (its sending side agreed
+    /// no_context_takeover and a window >= the encoder's, and it is
+    /// between messages). False when either is empty.
+    template <class Q>
+    bool can_send_shared(const basic_encoder<Q> &enc) const noexcept {
+        return pmd_extension_can_send_shared(h_, enc.native());
+    }
 
     explicit operator bool() const noexcept { return h_ != nullptr; }
     pmd_extension *native() const noexcept { return h_; }
@@ -437,6 +447,66 @@ public:
 
 private:
     pmd_extension *h_ = nullptr;
+};
+
+// --- shared encoder ----------------------------------------------------------------
+
+/// Compress once, send to many (owns a pmd_encoder): every message starts
+/// from an empty window, and its frames may be sent on every extension
+/// whose can_send_shared(encoder) is true. One call at a time per encoder;
+/// its output may be sent to many connections until the next encode.
+template <class P>
+class basic_encoder {
+public:
+    template <class T>
+    using ret = typename P::template ret<T>;
+
+    basic_encoder() noexcept = default;
+    /// Takes ownership of a handle from the C API.
+    explicit basic_encoder(pmd_encoder *owned) noexcept : h_(owned) {}
+    basic_encoder(basic_encoder &&o) noexcept : h_(std::exchange(o.h_, nullptr)) {}
+    template <class Q>
+    basic_encoder(basic_encoder<Q> &&o) noexcept : h_(o.release()) {}
+    basic_encoder &operator=(basic_encoder &&o) noexcept {
+        if (this != &o) reset(std::exchange(o.h_, nullptr));
+        return *this;
+    }
+    basic_encoder(const basic_encoder &) = delete;
+    basic_encoder &operator=(const basic_encoder &) = delete;
+    ~basic_encoder() { pmd_encoder_free(h_); }
+
+    /// pmd_encoder_new: window_bits 8..15; zlib settings from `cfg`
+    /// (nullptr: defaults).
+    static ret<basic_encoder> create(int window_bits = 15, const pmd_config *cfg = nullptr) {
+        pmd_encoder *e = nullptr;
+        pmd_result r = pmd_encoder_new(cfg, window_bits, &e);
+        if (r != PMD_OK) return P::deliver(result<basic_encoder>(detail::capture(r)));
+        return P::deliver(result<basic_encoder>(basic_encoder(e)));
+    }
+    template <class Q>
+    static ret<basic_encoder> create(int window_bits, const basic_config<Q> &cfg) {
+        return create(window_bits, cfg.native());
+    }
+
+    /// pmd_encoder_encode. The result's payload is `in`'s or owned by the
+    /// encoder until the next encode.
+    ret<frame> encode(const frame &in) {
+        pmd_frame c = in.to_c(), out;
+        pmd_result r = pmd_encoder_encode(h_, &c, &out);
+        if (r != PMD_OK) return P::deliver(result<frame>(detail::capture(r)));
+        return P::deliver(result<frame>(frame::from_c(out)));
+    }
+    /// Encodes a whole message as one frame (first and final).
+    ret<frame> encode_message(std::uint8_t op, bytes_view data) { return encode(frame(op, data)); }
+
+    explicit operator bool() const noexcept { return h_ != nullptr; }
+    pmd_encoder *native() const noexcept { return h_; }
+    /// Gives up ownership: the caller frees the handle.
+    pmd_encoder *release() noexcept { return std::exchange(h_, nullptr); }
+    void reset(pmd_encoder *owned = nullptr) noexcept { pmd_encoder_free(std::exchange(h_, owned)); }
+
+private:
+    pmd_encoder *h_ = nullptr;
 };
 
 /// What a server answers: the response value (empty: send no header) and
@@ -943,6 +1013,7 @@ private:
 /// Throwing flavour (pmd::error).
 using config = basic_config<throw_errors>;
 using extension = basic_extension<throw_errors>;
+using encoder = basic_encoder<throw_errors>;
 using server_agreement = basic_server_agreement<throw_errors>;
 using server_params_agreement = basic_server_params_agreement<throw_errors>;
 using header = basic_header<throw_errors>;
@@ -956,6 +1027,7 @@ using chain_agreement = basic_chain_agreement<throw_errors>;
 namespace nothrow {
 using config = basic_config<return_errors>;
 using extension = basic_extension<return_errors>;
+using encoder = basic_encoder<return_errors>;
 using server_agreement = basic_server_agreement<return_errors>;
 using server_params_agreement = basic_server_params_agreement<return_errors>;
 using header = basic_header<return_errors>;

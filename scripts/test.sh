@@ -60,6 +60,9 @@ step "interop with real peers"
 step "extension framework interop with Python websockets"
 ./tests/framework_interop/run.sh
 
+step "broadcast benchmark, small: a shared encode equals each connection's own bytes and decodes"
+./bench/broadcast.sh 200 15 1
+
 step "C++ header under valgrind; websocketpp policy: interop with websockets, ws, Chromium"
 ./tests/cpp/run.sh && ./tests/interop/websocketpp/run.sh
 

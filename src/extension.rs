@@ -146,6 +146,12 @@ impl Encoder {
         Ok(true)
     }
 
+    /// Whether a message is in progress (a first frame without FIN was
+    /// encoded and its final frame not yet).
+    pub fn in_message(&self) -> bool {
+        self.in_message
+    }
+
     fn compress(&mut self, data: &[u8], fin: bool) -> Result<()> {
         let deflater = match &mut self.deflater {
             Some(d) => d,
@@ -469,6 +475,23 @@ impl PerMessageDeflate {
     /// Bytes held by zlib and the output buffers now (not the handle).
     pub fn memory_usage(&self) -> usize {
         self.counter.get()
+    }
+
+    /// Whether this connection may send, in place of a message of its own,
+    /// a message that a `SharedEncoder` of `window_bits` compressed: only
+    /// when its sending side agreed no_context_takeover (its peer then
+    /// expects no message to refer back to an earlier one, so a message
+    /// its own deflate stream never saw breaks nothing), its agreed sending
+    /// window is at least `window_bits` (the peer's inflater keeps no more
+    /// history than that), and it is between messages. Under context
+    /// takeover the peer's window would hold the shared message while this
+    /// side's deflate stream does not, and its next message could point
+    /// back at bytes the peer does not have there. False also while an
+    /// encode runs on another thread (the state is not known).
+    pub fn can_send_shared(&self, window_bits: u8) -> bool {
+        self.agreed.local_no_context_takeover
+            && self.agreed.local_max_window_bits >= window_bits
+            && self.encoder.try_lock().is_ok_and(|e| !e.in_message())
     }
 }
 

@@ -20,8 +20,10 @@ pub mod limit;
 pub mod lock;
 pub mod negotiate;
 pub mod params;
+pub mod shared_encoder;
 pub mod zstream;
 
 pub use config::Config;
 pub use error::Error;
 pub use extension::{Agreed, Decoder, Encoder, Frame, PerMessageDeflate};
+pub use shared_encoder::SharedEncoder;

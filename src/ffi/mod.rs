@@ -26,6 +26,8 @@ pub mod frame;
 
 pub mod extension;
 
+pub mod encoder;
+
 pub mod framework;
 
 pub use result::pmd_result;

@@ -198,6 +198,10 @@ def _load():
         "pmd_extension_negotiated": (R, [P, POINTER(pmd_negotiated)]),
         "pmd_extension_memory_usage": (c_size_t, [P]),
         "pmd_extension_free": (None, [P]),
+        "pmd_encoder_new": (R, [P, c_int, POINTER(P)]),
+        "pmd_encoder_encode": (R, [P, POINTER(pmd_frame), POINTER(pmd_frame)]),
+        "pmd_encoder_free": (None, [P]),
+        "pmd_extension_can_send_shared": (c_bool, [P, P]),
     }
     for name, (restype, argtypes) in sigs.items():
         fn = getattr(lib, name)
@@ -463,11 +467,33 @@ class Extension(_Handle):
     def memory_usage(self) -> int:
         return lib.pmd_extension_memory_usage(self.ptr)
 
+    def can_send_shared(self, enc: "Encoder") -> bool:
+        return bool(lib.pmd_extension_can_send_shared(self.ptr, enc.ptr))
+
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.free()
+
+
+class Encoder(_Handle):
+    """pmd_encoder: compress once, send to many (no context takeover)."""
+
+    _free = "pmd_encoder_free"
+
+    def __init__(self, window_bits: int = 15, cfg: Optional[Config] = None) -> None:
+        out = c_void_p()
+        _check(lib.pmd_encoder_new(_cfg_ptr(cfg), window_bits, byref(out)), "pmd_encoder_new")
+        self.ptr = out.value
+        self._keep = None
+
+    def encode(self, frame: Frame) -> Frame:
+        fin, keep = Extension._in_frame(frame)
+        self._keep = keep
+        out = pmd_frame()
+        _check(lib.pmd_encoder_encode(self.ptr, byref(fin), byref(out)), "pmd_encoder_encode")
+        return Extension._out_frame(out)
 
 
 def _ext_or_none(p: c_void_p) -> Optional[Extension]:

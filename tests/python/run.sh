@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Cross-checks of pmdeflate against websockets 17.4 (tests/python/test_crosscheck.py).
+# Cross-checks of pmdeflate against websockets 17.4 (tests/python/test_crosscheck.py),
+# and shared-encoder frames on websockets receivers (tests/python/test_shared_encoder.py).
 # Uses the venv that scripts/setup-test-env.sh creates at .venv; builds the
 # release library unless PMD_LIB names one. Exits non-zero on any failure;
 # nothing is ever skipped.
@@ -35,4 +36,6 @@ if [ ! -f "$PMD_LIB" ]; then
 fi
 
 cd "$ROOT/tests/python"
-exec "$PY" test_crosscheck.py "$@"
+"$PY" test_crosscheck.py "$@"
+# The shared encoder's frames decoded by websockets receivers.
+exec "$PY" test_shared_encoder.py

@@ -37,6 +37,7 @@ from .permessage_deflate import (
     PerMessageDeflate,
     ServerPerMessageDeflateFactory,
 )
+from .shared_encoder import SharedEncoder
 
 __version__ = "0.1.0"
 
@@ -50,6 +51,7 @@ __all__ = [
     "PerMessageDeflate",
     "ClientPerMessageDeflateFactory",
     "ServerPerMessageDeflateFactory",
+    "SharedEncoder",
     "Negotiator",
     "Chain",
     "Frame",

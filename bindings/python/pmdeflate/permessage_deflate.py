@@ -118,6 +118,12 @@ class PerMessageDeflate(FrameCodec, Extension):
         """Bytes held now: zlib's state and the output buffers."""
         return lib.pmd_extension_memory_usage(self._ptr)
 
+    def can_send_shared(self, encoder) -> bool:
+        """Whether this connection may send the next message a SharedEncoder
+        encodes: its sending side agreed no_context_takeover, its window is
+        at least the encoder's, and it is between messages."""
+        return bool(lib.pmd_extension_can_send_shared(self._ptr, encoder._ptr))
+
     def close(self) -> None:
         """Frees the zlib state now rather than when the object is collected."""
         if self._ptr:
