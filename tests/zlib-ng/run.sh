@@ -17,12 +17,17 @@ command -v cmake >/dev/null || { say "cmake is missing (scripts/setup-build-env.
 
 cargo build --release --features zlib-ng --target-dir "$target"
 # Round trips, decode limits and errors, the window checks, the threshold
-# (its RFC-bytes check excluded) and the hostile inputs: none depends on
-# which deflate made the bytes.
-cargo test --release --features zlib-ng --target-dir "$target" \
+# and the hostile inputs: none depends on which deflate made the bytes.
+# Skipped, as properties of the system zlib: the threshold test's check of
+# RFC 7692's "Hello" bytes; the memory figures of zlib's allocations
+# (zlib-ng's deflate state is laid out differently: 350 352 bytes at window
+# 15, memLevel 8); and zlib's ordering of output sizes by level (zlib-ng's
+# level 9 came out 19 bytes larger than its level 6 on that test's 50 KB).
+cargo test --release --no-fail-fast --features zlib-ng --target-dir "$target" \
     --test round_trips --test decode_limits --test strict_window --test message_limit \
     --test hostile_input --test window_bits_8 --test compress_threshold -- \
-    --skip the_default_threshold_compresses_everything
+    --skip the_default_threshold_compresses_everything --skip spec_10_memory_figures \
+    --skip levels_change_the_output
 
 mkdir -p "$out"
 failed=0
