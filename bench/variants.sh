@@ -60,7 +60,8 @@ for w in "${workloads[@]}"; do
 done
 
 echo "settings (wbits memlevel level takeover): ${1:-15} ${2:-8} ${3:-6} ${4:-1}; medians of $reps alternating runs"
-echo "zlib-ng build: $(strings target/zlib-ng/release/libpmdeflate.so | grep -m1 -E '^[0-9.]+\.zlib-ng$' || echo '?')"
+ng="$(strings target/zlib-ng/release/libpmdeflate.so | grep -E '^[0-9.]+\.zlib-ng$' | sort -u || true)"
+echo "zlib-ng build: ${ng:-?}"
 for dir in encode decode; do
     echo
     printf '%-8s %9s %9s %9s %9s | %8s %11s %11s\n' "$dir" zlib pmd strict zlibng pmd/zlib strict/zlib zlibng/zlib
