@@ -76,8 +76,9 @@ inline std::uint16_t close_code(pmd_result r) noexcept { return pmd_result_close
 inline std::string_view last_error() noexcept { return pmd_last_error(); }
 /// The library's version, "MAJOR.MINOR.PATCH".
 inline std::string_view version() noexcept { return pmd_version(); }
-/// The linked zlib's version ("zlib-ng" in it for a zlib-ng build).
-inline std::string_view zlib_version() noexcept { return pmd_zlib_version(); }
+/// The linked zlib's version ("zlib-ng" in it for a zlib-ng build); not
+/// named zlib_version, which zlib.h defines as a macro.
+inline std::string_view linked_zlib_version() noexcept { return pmd_zlib_version(); }
 /// The vtable of the built-in permessage-deflate in chains.
 inline const pmd_extension_vtable *permessage_deflate_vtable() noexcept {
     return pmd_permessage_deflate_vtable();
