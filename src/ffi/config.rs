@@ -210,7 +210,9 @@ pub unsafe extern "C" fn pmd_config_set_max_message_size(cfg: *mut pmd_config, b
 /// beyond zlib's kept window (2^window_bits bytes of history) plus the
 /// call's own output is PMD_ERR_CORRUPT_DATA, and memory stays bounded by
 /// the agreed window, but a sender that exceeds an agreed window below 15
-/// bits within one message is not caught. On, a decoder below 15 bits
+/// bits within one message is not reliably caught: such a message decodes
+/// to the sender's bytes or is refused, depending on where the calls were
+/// cut. On, a decoder below 15 bits
 /// inflates in calls of a quarter window, so a distance more than a quarter
 /// window beyond the agreed one is PMD_ERR_CORRUPT_DATA even within a
 /// message; this costs decode speed on larger messages (docs/frames.md).
