@@ -7,6 +7,8 @@
  *
  * Usage: pmd_bench CORPUS.bin [window_bits=15] [mem_level=8] [level=6]
  *                  [context_takeover=1] [min_seconds=0.5]
+ * PMD_BENCH_STRICT=1 in the environment turns the strict window check on
+ * (pmd_config_set_strict_window), to measure what it costs.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
@@ -39,6 +41,8 @@ int main(int argc, char **argv) {
 
     pmd_config *cfg = pmd_config_new();
     if (pmd_config_set_mem_level(cfg, mem) || pmd_config_set_compress_level(cfg, level)) die("config");
+    const char *strict = getenv("PMD_BENCH_STRICT");
+    if (pmd_config_set_strict_window(cfg, strict != NULL && strcmp(strict, "1") == 0)) die("config");
     unsigned char **wire = calloc(n, sizeof *wire);
     size_t *wlen = malloc(n * sizeof *wlen);
     size_t wire_total = 0, peak_mem = 0;

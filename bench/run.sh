@@ -9,6 +9,10 @@
 # The peers come from scripts/setup-test-env.sh (.venv with websockets,
 # tests/interop/node/node_modules with ws).  Raw lines are kept in
 # target/bench/WORKLOAD.{zlib,pmd,websockets,ws}.
+# PMD_BENCH_STRICT=1 measures pmdeflate with the strict window check on;
+# PMD_BENCH_LIBDIR=target/zlib-ng/release measures the zlib-ng build
+# (tests/zlib-ng/run.sh or cargo build --release --features zlib-ng
+# --target-dir target/zlib-ng makes it) against the same system-zlib floor.
 # The floor, bench/zlib_baseline.c, does only the zlib work that RFC 7692
 # (section 7.2) needs for a one-frame message: raw deflate with a sync flush,
 # the 00 00 ff ff tail removed, inflate with the tail put back, buffers
@@ -30,11 +34,12 @@ if ! "$python" -c 'import websockets' 2>/dev/null \
     echo "bench/run.sh: the peers are missing; run scripts/setup-test-env.sh first" >&2
     exit 1
 fi
-cargo build --release -q
+libdir="$(realpath "${PMD_BENCH_LIBDIR:-$root/target/release}")"
+[ -n "${PMD_BENCH_LIBDIR:-}" ] || cargo build --release -q
 cflags=(-O2 -std=c99 -Wall -Wextra -Werror)
 cc "${cflags[@]}" -o "$out/zlib_baseline" bench/zlib_baseline.c bench/bench_input.c -lz
 cc "${cflags[@]}" -Iinclude -o "$out/pmd_bench" bench/pmd_bench.c bench/bench_input.c \
-    -Ltarget/release -Wl,-rpath,"$root/target/release" -lpmdeflate
+    -L"$libdir" -Wl,-rpath,"$libdir" -lpmdeflate
 [ -f "$out/corpus/chat.bin" ] || python3 bench/corpus.py "$out/corpus" >/dev/null
 
 progs=(zlib pmd websockets ws)
@@ -70,6 +75,7 @@ done
 
 settings="${1:-15} ${2:-8} ${3:-6} ${4:-1}"
 echo "settings (wbits memlevel level takeover): $settings; medians of $reps alternating runs"
+echo "pmd: $libdir/libpmdeflate.so, strict window ${PMD_BENCH_STRICT:-0}"
 for dir in encode decode; do
     echo
     printf '%-8s %9s %9s %10s %9s | %8s %14s %8s\n' "$dir" zlib pmd websockets ws pmd/zlib pmd/websockets pmd/ws

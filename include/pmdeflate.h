@@ -506,6 +506,14 @@ const char *pmd_last_error(void);
 const char *pmd_version(void);
 
 /**
+ * The version of the zlib linked into the library, as its zlibVersion()
+ * reports it: the system zlib's, e.g. "1.3.1", by default; one containing
+ * "zlib-ng", e.g. "1.3.1.zlib-ng", when built with the cargo feature
+ * `zlib-ng` (docs/zlib-ng.md). A static string, never NULL.
+ */
+const char *pmd_zlib_version(void);
+
+/**
  * Creates a configuration with websockets' defaults: no parameter
  * set, zlib's default level, memLevel 8, default strategy, require and
  * require_client_max_window_bits off. Returns NULL only when out of
@@ -589,6 +597,37 @@ enum pmd_result pmd_config_set_require_client_max_window_bits(struct pmd_config 
  * one extension. Always PMD_OK, or PMD_ERR_NULL_POINTER when cfg is NULL.
  */
 enum pmd_result pmd_config_set_max_message_size(struct pmd_config *cfg, size_t bytes);
+
+/**
+ * Strict window check on decode (off by default). zlib checks a match
+ * distance against the window it keeps plus what the current inflate call
+ * has written, not against the agreed window. By default pmdeflate inflates
+ * in calls as large as the output allows, at zlib's full speed: a distance
+ * beyond zlib's kept window (2^window_bits bytes of history) plus the
+ * call's own output is PMD_ERR_CORRUPT_DATA, and memory stays bounded by
+ * the agreed window, but a sender that exceeds an agreed window below 15
+ * bits within one message is not reliably caught: such a message decodes
+ * to the sender's bytes or is refused, depending on where the calls were
+ * cut. On, a decoder below 15 bits
+ * inflates in calls of a quarter window, so a distance more than a quarter
+ * window beyond the agreed one is PMD_ERR_CORRUPT_DATA even within a
+ * message; this costs decode speed on larger messages (docs/frames.md).
+ * Every extension negotiated with this config inherits it. Always PMD_OK,
+ * or PMD_ERR_NULL_POINTER when cfg is NULL.
+ */
+enum pmd_result pmd_config_set_strict_window(struct pmd_config *cfg, bool on);
+
+/**
+ * Compression threshold (0 by default: every message is compressed). A
+ * whole message in one frame (the first frame, with FIN set) whose payload
+ * is shorter than `bytes` is returned by pmd_extension_encode as it is,
+ * with RSV1 clear: the frame's own data, not a copy. Fragmented messages
+ * are always compressed. Under context takeover the deflate stream never
+ * sees the skipped message, which RFC 7692 allows (RSV1 is per message).
+ * Every extension negotiated with this config inherits it. Always PMD_OK,
+ * or PMD_ERR_NULL_POINTER when cfg is NULL.
+ */
+enum pmd_result pmd_config_set_compress_threshold(struct pmd_config *cfg, size_t bytes);
 
 /**
  * Client: writes the Sec-WebSocket-Extensions request value, e.g.
@@ -767,9 +806,10 @@ enum pmd_result pmd_header_build(const char *name,
 /**
  * Builds an extension directly from agreed parameters (websockets'
  * PerMessageDeflate constructor), for a host that negotiated by itself.
- * Window bits must be 8..15. Compression settings and the per-message
- * limit come from `cfg`, which may be NULL for the defaults and is not
- * referenced afterwards. Free the result with pmd_extension_free.
+ * Window bits must be 8..15. Compression settings, the per-message
+ * limit, the strict window check and the compress threshold come from
+ * `cfg`, which may be NULL for the defaults and is not referenced
+ * afterwards. Free the result with pmd_extension_free.
  *
  * Results: PMD_OK; PMD_ERR_NULL_POINTER when ext is NULL;
  * PMD_ERR_INVALID_ARGUMENT for window bits outside 8..15;
@@ -787,7 +827,9 @@ enum pmd_result pmd_extension_new(bool remote_no_context_takeover,
  * pass through unchanged (out->data == in->data). The first frame of a
  * message is compressed and gets RSV1; its continuation frames are
  * compressed without RSV1; the final frame drops the 00 00 ff ff tail.
- * Opcode, FIN, RSV2 and RSV3 are carried over.
+ * Opcode, FIN, RSV2 and RSV3 are carried over. A whole single-frame
+ * message shorter than the config's compress threshold passes through
+ * unchanged too, RSV1 clear (pmd_config_set_compress_threshold).
  *
  * out->data points at in->data or into a buffer owned by `ext`, valid
  * until the next pmd_extension_encode on this extension or until it is

@@ -76,6 +76,9 @@ inline std::uint16_t close_code(pmd_result r) noexcept { return pmd_result_close
 inline std::string_view last_error() noexcept { return pmd_last_error(); }
 /// The library's version, "MAJOR.MINOR.PATCH".
 inline std::string_view version() noexcept { return pmd_version(); }
+/// The linked zlib's version ("zlib-ng" in it for a zlib-ng build); not
+/// named zlib_version, which zlib.h defines as a macro.
+inline std::string_view linked_zlib_version() noexcept { return pmd_zlib_version(); }
 /// The vtable of the built-in permessage-deflate in chains.
 inline const pmd_extension_vtable *permessage_deflate_vtable() noexcept {
     return pmd_permessage_deflate_vtable();
@@ -590,6 +593,14 @@ public:
     /// The per-message limit every extension made from this config starts with.
     ret<void> set_max_message_size(std::size_t bytes) {
         return P::deliver(detail::status(pmd_config_set_max_message_size(h_, bytes)));
+    }
+    /// Decode below 15 window bits in quarter-window calls (off by default).
+    ret<void> set_strict_window(bool on) {
+        return P::deliver(detail::status(pmd_config_set_strict_window(h_, on)));
+    }
+    /// Whole single-frame messages shorter than this go out uncompressed.
+    ret<void> set_compress_threshold(std::size_t bytes) {
+        return P::deliver(detail::status(pmd_config_set_compress_threshold(h_, bytes)));
     }
 
     /// Client: the Sec-WebSocket-Extensions value to send (pmd_client_offer).

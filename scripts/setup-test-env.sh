@@ -2,7 +2,8 @@
 # Installs everything the tests need, and nothing that is already there:
 #   - Debian packages: zlib1g-dev pkg-config valgrind libwslay-dev chromium,
 #     and libboost-dev g++ for the Boost.Beast interop peer (header-only),
-#     cmake for the installed-library consumer tests (tests/install),
+#     cmake for the installed-library consumer tests (tests/install) and
+#     the zlib-ng build (tests/zlib-ng),
 #     libwebsocketpp-dev for the websocketpp policy and its interop tests
 #   - a Python venv at .venv with the pinned packages of
 #     tests/interop/requirements.txt (websockets, autobahn, pytest, ...)

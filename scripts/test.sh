@@ -30,6 +30,9 @@ step "allocations per decoded message, counted from C (natively)"
 step "extension framework: C tests under valgrind"
 ./tests/c/framework/run.sh
 
+step "zlib-ng build (--features zlib-ng, target/zlib-ng): Rust round trips, C tests under valgrind"
+./tests/zlib-ng/run.sh
+
 step "cross-checks against Python websockets"
 ./tests/python/run.sh
 

@@ -42,6 +42,13 @@ pub struct Config {
     /// The per-message limit every extension negotiated with this config
     /// starts with (`NO_LIMIT` by default).
     pub max_message_size: usize,
+    /// Decode below 15 window bits in calls of a quarter window, so that a
+    /// distance beyond the agreed window is caught within a message too
+    /// (off by default: full-speed decoding; see docs/frames.md).
+    pub strict_window: bool,
+    /// A whole single-frame message shorter than this many bytes is sent
+    /// uncompressed (0, the default: every message is compressed).
+    pub compress_threshold: usize,
 }
 
 impl Default for Config {
@@ -55,6 +62,8 @@ impl Default for Config {
             require: false,
             require_client_max_window_bits: false,
             max_message_size: NO_LIMIT,
+            strict_window: false,
+            compress_threshold: 0,
         }
     }
 }

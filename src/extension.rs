@@ -80,6 +80,9 @@ pub struct Encoder {
     window_bits: u8,
     no_context_takeover: bool,
     settings: CompressSettings,
+    /// A whole single-frame message shorter than this is sent as it is,
+    /// without RSV1 (`pmd_config_set_compress_threshold`); 0: none.
+    compress_threshold: usize,
     counter: MemoryCounter,
     deflater: Option<Deflater>,
     in_message: bool,
@@ -136,6 +139,11 @@ impl Encoder {
                 )))
             }
             _ => {}
+        }
+        if frame.opcode != OP_CONT && frame.fin && frame.data.len() < self.compress_threshold {
+            // RSV1 is per message (RFC 7692 section 6): this one goes out
+            // uncompressed, and a kept deflate stream simply never sees it.
+            return Ok(false);
         }
         self.in_message = true;
         prepare(&mut self.buf, &mut self.buf_held, &self.counter, self.last_len);
@@ -198,6 +206,9 @@ enum DecodeState {
 pub struct Decoder {
     window_bits: u8,
     no_context_takeover: bool,
+    /// Inflate in calls of a quarter window below 15 bits
+    /// (`pmd_config_set_strict_window`).
+    strict_window: bool,
     counter: MemoryCounter,
     inflater: Option<Inflater>,
     state: DecodeState,
@@ -336,7 +347,9 @@ impl Decoder {
         let limit = bound.bytes.saturating_add(1);
         let inflater = match &mut self.inflater {
             Some(i) => i,
-            None => self.inflater.insert(Inflater::new(self.window_bits, &self.counter)?),
+            None => self
+                .inflater
+                .insert(Inflater::new(self.window_bits, self.strict_window, &self.counter)?),
         };
         while !input.is_empty() {
             let DecodeState::Compressed { ended, .. } = self.state else {
@@ -410,6 +423,7 @@ impl PerMessageDeflate {
                 window_bits: agreed.local_max_window_bits,
                 no_context_takeover: agreed.local_no_context_takeover,
                 settings: *settings,
+                compress_threshold: 0,
                 counter: counter.clone(),
                 deflater: None,
                 in_message: false,
@@ -420,6 +434,7 @@ impl PerMessageDeflate {
             decoder: Mutex::new(Decoder {
                 window_bits: agreed.remote_max_window_bits,
                 no_context_takeover: agreed.remote_no_context_takeover,
+                strict_window: false,
                 counter: counter.clone(),
                 inflater: None,
                 state: DecodeState::Idle,
@@ -434,10 +449,12 @@ impl PerMessageDeflate {
     }
 
     /// Builds an extension from agreed parameters with a config's zlib
-    /// settings and per-message limit.
+    /// settings, per-message limit, strict window and compress threshold.
     pub fn for_config(agreed: Agreed, cfg: &Config) -> Result<PerMessageDeflate> {
         let ext = PerMessageDeflate::new(agreed, &cfg.compress)?;
         ext.set_max_message_size(cfg.max_message_size)?;
+        ext.decoder()?.strict_window = cfg.strict_window;
+        ext.encoder()?.compress_threshold = cfg.compress_threshold;
         Ok(ext)
     }
 

@@ -16,6 +16,14 @@ extern "C" {
     fn inflateGetDictionary(strm: z::z_streamp, dictionary: *mut u8, dict_length: *mut c_uint) -> c_int;
 }
 
+/// The linked zlib's version string (zlibVersion()): "zlib-ng" appears in
+/// it when the library is built with the `zlib-ng` feature.
+pub fn zlib_version() -> &'static std::ffi::CStr {
+    // SAFETY: zlibVersion takes nothing and returns a pointer to a static
+    // NUL-terminated string (ZLIB_VERSION) that lives as long as the library.
+    unsafe { std::ffi::CStr::from_ptr(z::zlibVersion()) }
+}
+
 /// Bytes currently allocated, shared by every stream and buffer of one
 /// extension. Cloning shares the count.
 #[derive(Debug, Clone, Default)]
@@ -298,9 +306,10 @@ pub struct Inflater {
     window_bits: u8,
     /// Reset since the last inflate call: zlib's data_type is stale.
     restarted: bool,
-    /// Output space given to one inflate call: a quarter window below 15
-    /// bits, so that a distance beyond the agreed window is caught (zlib
-    /// measures it against the window plus this call's output).
+    /// Output space given to one inflate call: unbounded by default, a
+    /// quarter window below 15 bits in strict mode, so that a distance
+    /// beyond the agreed window is caught (zlib measures it against the
+    /// window plus this call's output).
     max_out_per_call: usize,
     /// Where the window waits across a BFINAL restart; made at the first
     /// one, kept (and counted) for the next.
@@ -311,7 +320,12 @@ pub struct Inflater {
 unsafe impl Send for Inflater {}
 
 impl Inflater {
-    pub fn new(window_bits: u8, counter: &MemoryCounter) -> Result<Inflater> {
+    /// `strict`: inflate in calls of a quarter window below 15 bits, so
+    /// that a distance more than a quarter window beyond the agreed window
+    /// is refused even within one message (`pmd_config_set_strict_window`).
+    /// Otherwise calls are as large as the output allows, and zlib refuses
+    /// only distances beyond its kept window plus the call's own output.
+    pub fn new(window_bits: u8, strict: bool, counter: &MemoryCounter) -> Result<Inflater> {
         let mut s = Stream::new(counter);
         let wbits = c_int::from(window_bits.clamp(8, 15));
         // SAFETY: strm is a valid, boxed z_stream with our allocator set.
@@ -333,7 +347,11 @@ impl Inflater {
             window: Vec::new(),
             // DEFLATE distances never exceed 32 KiB: a 15-bit window needs
             // no help, and big calls keep decoding at zlib's speed.
-            max_out_per_call: if wbits == 15 { usize::MAX } else { 1usize << (wbits - 2) },
+            max_out_per_call: if strict && wbits < 15 {
+                1usize << (wbits - 2)
+            } else {
+                usize::MAX
+            },
         })
     }
 
@@ -382,7 +400,8 @@ impl Inflater {
                 Err(e) => break Err(e),
             };
             // zlib checks a distance against the window plus what this call
-            // has written; small calls keep that close to the agreed window.
+            // has written; in strict mode small calls keep that close to the
+            // agreed window.
             let avail = avail.min(self.max_out_per_call);
             // SAFETY: out has `avail` bytes of spare capacity after len.
             strm.next_out = unsafe { out.as_mut_ptr().add(out.len()) };
@@ -494,7 +513,7 @@ mod tests {
         let with_deflate = counter.get();
         // 2^(15+2) + 2^(8+9) = 256 KiB plus state.
         assert!(with_deflate > 256 * 1024, "{with_deflate}");
-        let mut i = Inflater::new(15, &counter).unwrap();
+        let mut i = Inflater::new(15, false, &counter).unwrap();
         let mut out = Vec::new();
         i.inflate(
             &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00, 0x00, 0xff, 0xff],
@@ -514,7 +533,7 @@ mod tests {
     #[test]
     fn the_window_kept_across_bfinal_is_counted_and_released() {
         let counter = MemoryCounter::default();
-        let mut i = Inflater::new(15, &counter).unwrap();
+        let mut i = Inflater::new(15, false, &counter).unwrap();
         let mut out = Vec::new();
         let bfinal_hello = [0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
         let (_, status) = i.inflate(&bfinal_hello, &mut out, usize::MAX, 0, 64).unwrap();
@@ -601,7 +620,7 @@ mod tests {
         let mut d = Deflater::new(15, &CompressSettings::default(), &counter).unwrap();
         let mut compressed = Vec::new();
         d.compress_sync(&vec![b'a'; 100_000], &mut compressed, 64).unwrap();
-        let mut i = Inflater::new(15, &counter).unwrap();
+        let mut i = Inflater::new(15, false, &counter).unwrap();
         let mut out = Vec::new();
         let (_, status) = i.inflate(&compressed, &mut out, 1000, 0, 64).unwrap();
         assert_eq!(status, InflateStatus::LimitReached);
@@ -612,7 +631,7 @@ mod tests {
     #[test]
     fn corrupt_data_names_the_offset() {
         let counter = MemoryCounter::default();
-        let mut i = Inflater::new(15, &counter).unwrap();
+        let mut i = Inflater::new(15, false, &counter).unwrap();
         let err = i
             .inflate(&[0xff, 0xff, 0xff], &mut Vec::new(), usize::MAX, 0, 64)
             .unwrap_err();

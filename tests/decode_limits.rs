@@ -474,42 +474,8 @@ fn a_stream_that_needs_a_preset_dictionary_is_corrupt() {
     );
 }
 
-/// `len` random bytes sent twice in one message by a 15-bit encoder: the
-/// repeat is coded as matches `len` bytes back.
-fn repeat_far_back(len: usize, seed: u64) -> (Vec<u8>, Vec<u8>) {
-    let half = Rng::new(seed).bytes(len);
-    let msg = [half.clone(), half].concat();
-    let payload = common::compress_once(&msg);
-    // Far smaller than the message: the second half is matches.
-    assert!(payload.len() < len + len / 4, "{} for {}", payload.len(), msg.len());
-    (msg, payload)
-}
-
-#[test]
-fn a_distance_beyond_an_agreed_8_bit_window_is_corrupt() {
-    // Distance 300 > 256.
-    let (msg, payload) = repeat_far_back(300, 4);
-    assert_eq!(decode_one(&mut default_ext(), &payload, NO_LIMIT).unwrap(), msg);
-    let mut rx = ext(agreed(false, false, 8, 15));
-    expect_err(
-        decode_one(&mut rx, &payload, NO_LIMIT),
-        is_corrupt,
-        "distance 300, window 8",
-    );
-}
-
-#[test]
-fn a_distance_beyond_an_agreed_9_bit_window_is_corrupt() {
-    // Distance 600 > 512.
-    let (msg, payload) = repeat_far_back(600, 5);
-    assert_eq!(decode_one(&mut default_ext(), &payload, NO_LIMIT).unwrap(), msg);
-    let mut rx = ext(agreed(false, false, 9, 15));
-    expect_err(
-        decode_one(&mut rx, &payload, NO_LIMIT),
-        is_corrupt,
-        "distance 600, window 9",
-    );
-}
+// Distances beyond the agreed window within one message, and the strict
+// mode that catches them: tests/strict_window.rs.
 
 #[test]
 fn a_distance_beyond_the_window_into_the_previous_message_is_corrupt() {

@@ -202,3 +202,54 @@ pub unsafe extern "C" fn pmd_config_set_max_message_size(cfg: *mut pmd_config, b
         })
     })
 }
+
+/// Strict window check on decode (off by default). zlib checks a match
+/// distance against the window it keeps plus what the current inflate call
+/// has written, not against the agreed window. By default pmdeflate inflates
+/// in calls as large as the output allows, at zlib's full speed: a distance
+/// beyond zlib's kept window (2^window_bits bytes of history) plus the
+/// call's own output is PMD_ERR_CORRUPT_DATA, and memory stays bounded by
+/// the agreed window, but a sender that exceeds an agreed window below 15
+/// bits within one message is not reliably caught: such a message decodes
+/// to the sender's bytes or is refused, depending on where the calls were
+/// cut. On, a decoder below 15 bits
+/// inflates in calls of a quarter window, so a distance more than a quarter
+/// window beyond the agreed one is PMD_ERR_CORRUPT_DATA even within a
+/// message; this costs decode speed on larger messages (docs/frames.md).
+/// Every extension negotiated with this config inherits it. Always PMD_OK,
+/// or PMD_ERR_NULL_POINTER when cfg is NULL.
+///
+/// # Safety
+/// `cfg` is NULL or a live config not used concurrently.
+#[no_mangle]
+pub unsafe extern "C" fn pmd_config_set_strict_window(cfg: *mut pmd_config, on: bool) -> pmd_result {
+    // SAFETY: forwarded caller guarantee.
+    guard!(|| unsafe {
+        set(cfg, |c| {
+            c.strict_window = on;
+            Ok(())
+        })
+    })
+}
+
+/// Compression threshold (0 by default: every message is compressed). A
+/// whole message in one frame (the first frame, with FIN set) whose payload
+/// is shorter than `bytes` is returned by pmd_extension_encode as it is,
+/// with RSV1 clear: the frame's own data, not a copy. Fragmented messages
+/// are always compressed. Under context takeover the deflate stream never
+/// sees the skipped message, which RFC 7692 allows (RSV1 is per message).
+/// Every extension negotiated with this config inherits it. Always PMD_OK,
+/// or PMD_ERR_NULL_POINTER when cfg is NULL.
+///
+/// # Safety
+/// `cfg` is NULL or a live config not used concurrently.
+#[no_mangle]
+pub unsafe extern "C" fn pmd_config_set_compress_threshold(cfg: *mut pmd_config, bytes: usize) -> pmd_result {
+    // SAFETY: forwarded caller guarantee.
+    guard!(|| unsafe {
+        set(cfg, |c| {
+            c.compress_threshold = bytes;
+            Ok(())
+        })
+    })
+}

@@ -36,9 +36,10 @@ pub(crate) fn new_extension(agreed: Agreed, cfg: &Config) -> Result<*mut pmd_ext
 
 /// Builds an extension directly from agreed parameters (websockets'
 /// PerMessageDeflate constructor), for a host that negotiated by itself.
-/// Window bits must be 8..15. Compression settings and the per-message
-/// limit come from `cfg`, which may be NULL for the defaults and is not
-/// referenced afterwards. Free the result with pmd_extension_free.
+/// Window bits must be 8..15. Compression settings, the per-message
+/// limit, the strict window check and the compress threshold come from
+/// `cfg`, which may be NULL for the defaults and is not referenced
+/// afterwards. Free the result with pmd_extension_free.
 ///
 /// Results: PMD_OK; PMD_ERR_NULL_POINTER when ext is NULL;
 /// PMD_ERR_INVALID_ARGUMENT for window bits outside 8..15;
@@ -75,7 +76,9 @@ pub unsafe extern "C" fn pmd_extension_new(
 /// pass through unchanged (out->data == in->data). The first frame of a
 /// message is compressed and gets RSV1; its continuation frames are
 /// compressed without RSV1; the final frame drops the 00 00 ff ff tail.
-/// Opcode, FIN, RSV2 and RSV3 are carried over.
+/// Opcode, FIN, RSV2 and RSV3 are carried over. A whole single-frame
+/// message shorter than the config's compress threshold passes through
+/// unchanged too, RSV1 clear (pmd_config_set_compress_threshold).
 ///
 /// out->data points at in->data or into a buffer owned by `ext`, valid
 /// until the next pmd_extension_encode on this extension or until it is

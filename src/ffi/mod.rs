@@ -252,6 +252,15 @@ pub extern "C" fn pmd_version() -> *const c_char {
     VERSION.as_ptr()
 }
 
+/// The version of the zlib linked into the library, as its zlibVersion()
+/// reports it: the system zlib's, e.g. "1.3.1", by default; one containing
+/// "zlib-ng", e.g. "1.3.1.zlib-ng", when built with the cargo feature
+/// `zlib-ng` (docs/zlib-ng.md). A static string, never NULL.
+#[no_mangle]
+pub extern "C" fn pmd_zlib_version() -> *const c_char {
+    crate::zstream::zlib_version().as_ptr()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

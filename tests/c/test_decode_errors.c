@@ -166,11 +166,17 @@ static void test_error_table(void) {
 }
 
 /* A real distance beyond an agreed window: a 15-bit sender's message with a
- * match 5000 bytes back, read by a receiver that agreed on 9 bits. */
+ * match 5000 bytes back, read by a receiver that agreed on 9 bits, with the
+ * strict window check (within one message only that catches it for sure;
+ * test_strict_window.c has both modes). */
 static void test_distance_beyond_agreed_window(void) {
     unsigned char msg[10000];
-    pmd_extension *enc = NULL, *dec = new_ext(9);
+    pmd_config *strict = pmd_config_new();
+    pmd_extension *enc = NULL, *dec = NULL;
     pmd_frame in, wire, out;
+    CHECK_OK(pmd_config_set_strict_window(strict, true));
+    CHECK_OK(pmd_extension_new(false, false, 9, 15, strict, &dec));
+    pmd_config_free(strict);
     fill_random(msg, 5000, 3);
     memcpy(msg + 5000, msg, 5000);
     CHECK_OK(pmd_extension_new(false, false, 15, 15, NULL, &enc));

@@ -36,6 +36,9 @@ static void setters_throwing() {
     CHECK_NOTHROW(c.set_require(false));
     CHECK_NOTHROW(c.set_require_client_max_window_bits(false));
     CHECK_NOTHROW(c.set_max_message_size(1 << 20));
+    CHECK_NOTHROW(c.set_strict_window(true));
+    CHECK_NOTHROW(c.set_compress_threshold(64));
+    CHECK(pmd::linked_zlib_version() == pmd_zlib_version() && !pmd::linked_zlib_version().empty());
     CHECK_EQ(c.client_offer(),
              "permessage-deflate; server_no_context_takeover; client_no_context_takeover; "
              "server_max_window_bits=10; client_max_window_bits");

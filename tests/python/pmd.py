@@ -158,6 +158,9 @@ def _load():
         "pmd_config_set_strategy": (R, [P, c_int]),
         "pmd_config_set_require": (R, [P, c_bool]),
         "pmd_config_set_require_client_max_window_bits": (R, [P, c_bool]),
+        "pmd_config_set_strict_window": (R, [P, c_bool]),
+        "pmd_config_set_compress_threshold": (R, [P, c_size_t]),
+        "pmd_zlib_version": (c_char_p, []),
         "pmd_client_offer": (R, [P, P, c_size_t, POINTER(c_size_t)]),
         "pmd_client_accept": (R, [P, P, c_size_t, POINTER(P)]),
         "pmd_server_negotiate": (

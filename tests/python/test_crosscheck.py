@@ -1223,6 +1223,36 @@ class TestData(unittest.TestCase):
         # Not asserted either way: zlib versions differ; reported by the runner.
         COUNTS["info: python zlib refuses compressobj(wbits=-8)"] = int(refused)
 
+    def test_compress_threshold_websockets_decodes(self):
+        """pmd_config_set_compress_threshold: whole messages under 200 bytes go out
+        as they are (RSV1 clear), the rest compressed; websockets decodes the mix,
+        with and without context takeover, and so does pmdeflate what websockets
+        sends back."""
+        n = 0
+        for nct, bits in itertools.product([False, True], [9, 12, 15]):
+            cfg = pmd.Config()
+            cfg.set("compress_threshold", 200)
+            p = pmd.Extension.new(nct, nct, bits, bits, cfg)
+            w = PerMessageDeflate(nct, nct, bits, bits)
+            rng = random.Random(bits)
+            words = [b"alpha ", b"beta ", b"gamma ", b"delta ", b"message "]
+            plain = 0
+            for i in range(300):
+                data = b"".join(rng.choice(words) for _ in range(rng.randrange(0, 80)))
+                ef = p.encode(pmd.Frame(1, data, True))
+                self.assertEqual(ef.rsv1, len(data) >= 200, f"{len(data)} bytes")
+                if not ef.rsv1:
+                    plain += 1
+                    self.assertEqual(bytes(ef.data), data)
+                df = w.decode(ws_frame(ef.opcode, ef.data, ef.fin, ef.rsv1))
+                self.assertEqual(bytes(df.data), data, f"nct={nct} bits={bits} msg {i}")
+                back = w.encode(ws_frame(1, data, True))
+                self.assertEqual(p.decode(pmd.Frame(1, bytes(back.data), True, True)).data, data)
+                n += 1
+            self.assertTrue(50 < plain < 250, plain)
+            p.free()
+        count("data: messages with a compress threshold, pmd -> websockets -> pmd", n)
+
     def test_control_frames_and_rsv(self):
         p = pmd.Extension.new(False, False, 15, 15)
         w = PerMessageDeflate(False, False, 15, 15)

@@ -36,6 +36,8 @@ class Config:
         compress_settings: Optional[Dict[str, Any]] = None,
         require_client_max_window_bits: bool = False,
         max_message_size: Optional[int] = None,
+        strict_window: bool = False,
+        compress_threshold: int = 0,
         wbits_hint: str = "client_max_window_bits",
     ) -> None:
         self.ptr = None
@@ -68,6 +70,10 @@ class Config:
             _check(setter(self.ptr, value))
         if max_message_size is not None:
             _check(lib.pmd_config_set_max_message_size(self.ptr, size_arg(max_message_size)))
+        _check(lib.pmd_config_set_strict_window(self.ptr, bool(strict_window)))
+        if not isinstance(compress_threshold, int) or compress_threshold < 0:
+            raise ValueError(f"compress_threshold must be an int >= 0, got {compress_threshold!r}")
+        _check(lib.pmd_config_set_compress_threshold(self.ptr, min(compress_threshold, SIZE_MAX)))
 
     def __del__(self) -> None:
         if self.ptr:

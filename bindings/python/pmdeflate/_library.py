@@ -166,6 +166,9 @@ SIGNATURES = {
     "pmd_config_set_strategy": (R, [P, c_int]),
     "pmd_config_set_require_client_max_window_bits": (R, [P, c_bool]),
     "pmd_config_set_max_message_size": (R, [P, c_size_t]),
+    "pmd_config_set_strict_window": (R, [P, c_bool]),
+    "pmd_config_set_compress_threshold": (R, [P, c_size_t]),
+    "pmd_zlib_version": (c_char_p, []),
     "pmd_client_request_params": (R, [P, POINTER(Param), c_size_t, POINTER(c_size_t)]),
     "pmd_client_process_response_params": (
         R,

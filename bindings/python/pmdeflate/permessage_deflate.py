@@ -32,7 +32,9 @@ class PerMessageDeflate(FrameCodec, Extension):
     local_no_context_takeover, remote_max_window_bits,
     local_max_window_bits, compress_settings=None). max_message_size
     (keyword) bounds each incoming message, compressed or not (None: no
-    limit). encode and decode may run at the same time on two threads;
+    limit); strict_window and compress_threshold (keywords) are
+    pmd_config_set_strict_window and pmd_config_set_compress_threshold.
+    encode and decode may run at the same time on two threads;
     two encodes (or two decodes) may not.
     """
 
@@ -49,6 +51,8 @@ class PerMessageDeflate(FrameCodec, Extension):
         compress_settings: Optional[Dict[str, Any]] = None,
         *,
         max_message_size: Optional[int] = None,
+        strict_window: bool = False,
+        compress_threshold: int = 0,
     ) -> None:
         self._ptr = None
         for key, bits in (
@@ -58,7 +62,12 @@ class PerMessageDeflate(FrameCodec, Extension):
             check_window_bits(key, bits, allow_true=False)
             if bits is None:
                 raise ValueError(f"{key} must be between 8 and 15")
-        cfg = Config(compress_settings=compress_settings, max_message_size=max_message_size)
+        cfg = Config(
+            compress_settings=compress_settings,
+            max_message_size=max_message_size,
+            strict_window=strict_window,
+            compress_threshold=compress_threshold,
+        )
         out = c_void_p()
         result = lib.pmd_extension_new(
             bool(remote_no_context_takeover),
@@ -143,7 +152,9 @@ class ClientPerMessageDeflateFactory(ClientExtensionFactory):
 
     Window bits are 8..15 (websockets: client_max_window_bits 9..15);
     client_max_window_bits=True (the default) offers it without a value.
-    max_message_size (keyword, pmdeflate's own) bounds each incoming message.
+    max_message_size (keyword, pmdeflate's own) bounds each incoming message;
+    strict_window and compress_threshold (keywords) are
+    pmd_config_set_strict_window and pmd_config_set_compress_threshold.
     """
 
     name = NAME
@@ -158,6 +169,8 @@ class ClientPerMessageDeflateFactory(ClientExtensionFactory):
         compress_settings: Optional[Dict[str, Any]] = None,
         *,
         max_message_size: Optional[int] = None,
+        strict_window: bool = False,
+        compress_threshold: int = 0,
     ) -> None:
         check_window_bits("server_max_window_bits", server_max_window_bits, allow_true=False)
         check_window_bits("client_max_window_bits", client_max_window_bits, allow_true=True)
@@ -174,6 +187,8 @@ class ClientPerMessageDeflateFactory(ClientExtensionFactory):
             client_max_window_bits=client_max_window_bits,
             compress_settings=compress_settings,
             max_message_size=max_message_size,
+            strict_window=strict_window,
+            compress_threshold=compress_threshold,
             wbits_hint="client_max_window_bits",
         )
 
@@ -207,7 +222,9 @@ class ServerPerMessageDeflateFactory(ServerExtensionFactory):
     """Server side, with websockets' keyword parameters and defaults.
 
     Window bits are 8..15 (websockets: server_max_window_bits 9..15).
-    max_message_size (keyword, pmdeflate's own) bounds each incoming message.
+    max_message_size (keyword, pmdeflate's own) bounds each incoming message;
+    strict_window and compress_threshold (keywords) are
+    pmd_config_set_strict_window and pmd_config_set_compress_threshold.
     """
 
     name = NAME
@@ -223,6 +240,8 @@ class ServerPerMessageDeflateFactory(ServerExtensionFactory):
         require_client_max_window_bits: bool = False,
         *,
         max_message_size: Optional[int] = None,
+        strict_window: bool = False,
+        compress_threshold: int = 0,
     ) -> None:
         check_window_bits("server_max_window_bits", server_max_window_bits, allow_true=False)
         check_window_bits("client_max_window_bits", client_max_window_bits, allow_true=False)
@@ -246,6 +265,8 @@ class ServerPerMessageDeflateFactory(ServerExtensionFactory):
             compress_settings=compress_settings,
             require_client_max_window_bits=require_client_max_window_bits,
             max_message_size=max_message_size,
+            strict_window=strict_window,
+            compress_threshold=compress_threshold,
             wbits_hint="server_max_window_bits",
         )
 

@@ -176,3 +176,40 @@ def test_encode_and_decode_at_once_on_two_threads():
     got = [b.decode(Frame(OP_TEXT, w, True, True)).data for w in wires]
     t.join()
     assert not errors and got == msgs
+
+
+def test_compress_threshold_sends_small_messages_as_they_are():
+    from pmdeflate import ClientPerMessageDeflateFactory
+
+    tx = PerMessageDeflate(False, False, 15, 15, compress_threshold=100)
+    theirs = ws.PerMessageDeflate(False, False, 15, 15)
+    for n in [0, 1, 99, 100, 101, 5000]:
+        data = payload(n, seed=n)
+        out = tx.encode(Frame(OP_TEXT, data))
+        assert out.rsv1 == (n >= 100), n
+        if n < 100:
+            assert bytes(out.data) == data
+        got = theirs.decode(WsFrame(Opcode.TEXT, bytes(out.data), True, out.rsv1))
+        assert bytes(got.data) == data, n
+    # Fragmented messages are compressed whatever their size.
+    assert tx.encode(Frame(OP_TEXT, b"ab", fin=False)).rsv1
+    assert not tx.encode(Frame(OP_CONT, b"c")).rsv1
+    # The factories pass it on to the extensions they make.
+    factory = ClientPerMessageDeflateFactory(compress_threshold=100)
+    ext = factory.process_response_params([], [])
+    assert not ext.encode(Frame(OP_TEXT, b"Hello")).rsv1
+    with pytest.raises(ValueError):
+        PerMessageDeflate(False, False, 15, 15, compress_threshold=-1)
+
+
+def test_strict_window_refuses_a_distance_beyond_the_agreed_window():
+    half = random.Random(5).randbytes(5000)
+    wire = PerMessageDeflate(False, False, 15, 15).encode(Frame(OP_BINARY, half + half))
+    assert len(wire.data) < 6000
+    with pytest.raises(CorruptData):
+        PerMessageDeflate(False, False, 9, 15, strict_window=True).decode(wire)
+    # By default: the exact message, or CorruptData (docs/frames.md).
+    try:
+        assert bytes(PerMessageDeflate(False, False, 9, 15).decode(wire).data) == half + half
+    except CorruptData:
+        pass

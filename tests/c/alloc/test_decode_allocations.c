@@ -1,10 +1,12 @@
 /* Bytes allocated per decoded message (issue #8).
  *
- * Below window bits 15 the decoder inflates in calls of a quarter window;
- * its output buffer must still grow geometrically, so that decoding a
- * message allocates a small multiple of the message whatever the call size.
- * For every window 8..15, compressible and incompressible data, whole and
- * fragmented messages, with and without context takeover, ten 300 000-byte
+ * With the strict window check (pmd_config_set_strict_window) the decoder
+ * inflates in calls of a quarter window below 15 bits; by default in calls
+ * as large as the output allows. Either way its output buffer must grow
+ * geometrically, so that decoding a message allocates a small multiple of
+ * the message whatever the call size. For every window 8..15 (below 15 in
+ * both modes), compressible and incompressible data, whole and fragmented
+ * messages, with and without context takeover, ten 300 000-byte
  * messages are decoded and each one's allocations are counted: calls and
  * bytes requested, a realloc counting its whole new size (what an allocator
  * without mremap copies).
@@ -166,16 +168,19 @@ static size_t encode_message(pmd_extension *tx, const unsigned char *msg, size_t
 
 /* Ten messages through a fresh pair of extensions at window bits w; returns
    the allocations made while decoding them. */
-static run_result run(int w, int incompressible, int fragmented, int takeover) {
+static run_result run(int w, int incompressible, int fragmented, int takeover, int strict) {
     static unsigned char msg[MESSAGE_SIZE];
     static owned_frame frames[MAX_FRAMES];
     pmd_extension *tx = NULL, *rx = NULL;
+    pmd_config *cfg = pmd_config_new();
     run_result r;
     uint32_t seed = (uint32_t)(w * 8 + incompressible * 4 + fragmented * 2 + takeover + 1);
     int m;
     memset(&r, 0, sizeof r);
     CHECK_OK(pmd_extension_new(false, !takeover, 15, w, NULL, &tx));
-    CHECK_OK(pmd_extension_new(!takeover, false, w, 15, NULL, &rx));
+    CHECK_OK(pmd_config_set_strict_window(cfg, strict != 0));
+    CHECK_OK(pmd_extension_new(!takeover, false, w, 15, cfg, &rx));
+    pmd_config_free(cfg);
     if (tx == NULL || rx == NULL) {
         exit(1);
     }
@@ -221,9 +226,10 @@ static run_result run(int w, int incompressible, int fragmented, int takeover) {
             CHECK(bytes >= largest);
         }
         if (!CHECK(bytes <= (unsigned long long)MAX_RATIO * MESSAGE_SIZE) || !CHECK(calls <= MAX_CALLS)) {
-            fprintf(stderr, "    w=%d %s %s %s message %d: %llu allocations, %llu bytes\n", w,
-                    incompressible ? "random" : "text", fragmented ? "fragmented" : "whole",
-                    takeover ? "takeover" : "no_context_takeover", m, calls, bytes);
+            fprintf(stderr, "    w=%d%s %s %s %s message %d: %llu allocations, %llu bytes\n", w,
+                    strict ? " strict" : "", incompressible ? "random" : "text",
+                    fragmented ? "fragmented" : "whole", takeover ? "takeover" : "no_context_takeover", m,
+                    calls, bytes);
         }
         r.calls += calls;
         r.bytes += bytes;
@@ -240,7 +246,7 @@ static run_result run(int w, int incompressible, int fragmented, int takeover) {
 }
 
 int main(void) {
-    int w, incompressible, fragmented, takeover;
+    int w, incompressible, fragmented, takeover, strict;
     /* The interposition works: this file's malloc counts. */
     tally t0 = tally_now();
     void *p = malloc(1000);
@@ -249,19 +255,21 @@ int main(void) {
 
     printf("decoding %d messages of %u bytes; allocations while decoding (all ten; worst message)\n",
            MESSAGES, MESSAGE_SIZE);
-    printf("%-4s %-7s %-11s %-9s %8s %14s %7s %11s\n", "w", "data", "frames", "takeover", "allocs",
-           "bytes", "x msgs", "worst msg");
+    printf("%-4s %-6s %-7s %-11s %-9s %8s %14s %7s %11s\n", "w", "strict", "data", "frames", "takeover",
+           "allocs", "bytes", "x msgs", "worst msg");
     for (w = 8; w <= 15; w++) {
-        for (incompressible = 1; incompressible >= 0; incompressible--) {
-            for (fragmented = 0; fragmented <= 1; fragmented++) {
-                for (takeover = 1; takeover >= 0; takeover--) {
-                    run_result r = run(w, incompressible, fragmented, takeover);
-                    printf("%-4d %-7s %-11s %-9s %8llu %14llu %7.2f %5llu %5.2fx\n", w,
-                           incompressible ? "random" : "text", fragmented ? "fragmented" : "whole",
-                           takeover ? "yes" : "no", r.calls, r.bytes,
-                           (double)r.bytes / ((double)MESSAGES * MESSAGE_SIZE), r.worst_calls,
-                           r.worst_ratio);
-                    fflush(stdout);
+        for (strict = 0; strict <= (w < 15); strict++) {
+            for (incompressible = 1; incompressible >= 0; incompressible--) {
+                for (fragmented = 0; fragmented <= 1; fragmented++) {
+                    for (takeover = 1; takeover >= 0; takeover--) {
+                        run_result r = run(w, incompressible, fragmented, takeover, strict);
+                        printf("%-4d %-6s %-7s %-11s %-9s %8llu %14llu %7.2f %5llu %5.2fx\n", w,
+                               strict ? "yes" : "no", incompressible ? "random" : "text",
+                               fragmented ? "fragmented" : "whole", takeover ? "yes" : "no", r.calls, r.bytes,
+                               (double)r.bytes / ((double)MESSAGES * MESSAGE_SIZE), r.worst_calls,
+                               r.worst_ratio);
+                        fflush(stdout);
+                    }
                 }
             }
         }
