@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::limit::{Bound, MessageLimit};
 use crate::lock::lock_side;
 use crate::params::check_window_bits;
-use crate::zstream::{Deflater, InflateStatus, Inflater, MemoryCounter};
+use crate::zstream::{Deflater, History, InflateStatus, Inflater, MemoryCounter};
 
 pub const OP_CONT: u8 = 0;
 pub const OP_TEXT: u8 = 1;
@@ -82,6 +82,8 @@ pub struct Encoder {
     settings: CompressSettings,
     counter: MemoryCounter,
     deflater: Option<Deflater>,
+    /// The window of a stream that compaction released (takeover only).
+    history: Option<History>,
     in_message: bool,
     buf: Vec<u8>,
     buf_held: usize,
@@ -149,9 +151,14 @@ impl Encoder {
     fn compress(&mut self, data: &[u8], fin: bool) -> Result<()> {
         let deflater = match &mut self.deflater {
             Some(d) => d,
-            None => self
-                .deflater
-                .insert(Deflater::new(self.window_bits, &self.settings, &self.counter)?),
+            None => {
+                let d = match &self.history {
+                    Some(h) => Deflater::restore(self.window_bits, &self.settings, &self.counter, h)?,
+                    None => Deflater::new(self.window_bits, &self.settings, &self.counter)?,
+                };
+                self.history = None;
+                self.deflater.insert(d)
+            }
         };
         // Expect about what the last frame gave; grow by doubling if not.
         let hint = data
@@ -166,10 +173,30 @@ impl Encoder {
                 return Err(Error::Internal("deflate output does not end with 00 00 ff ff".into()));
             }
             if self.no_context_takeover {
-                // Each message starts from an empty window: release the
-                // stream's memory until the next one (as websockets does).
-                self.deflater = None;
+                // Each message starts from an empty window: the stream is
+                // reset and kept for the next one (no deflateInit per
+                // message); compaction releases it.
+                deflater.reset()?;
             }
+        }
+        Ok(())
+    }
+
+    /// Releases what this side does not need between messages: the output
+    /// buffer always; the zlib stream when no message is in progress,
+    /// keeping under context takeover only a copy of its window.
+    pub fn compact(&mut self) -> Result<()> {
+        self.buf = Vec::new();
+        self.counter.track(&mut self.buf_held, 0);
+        self.last_len = 0;
+        if self.in_message {
+            return Ok(());
+        }
+        if let Some(d) = &mut self.deflater {
+            if !self.no_context_takeover {
+                self.history = d.history()?;
+            }
+            self.deflater = None;
         }
         Ok(())
     }
@@ -194,6 +221,8 @@ pub struct Decoder {
     no_context_takeover: bool,
     counter: MemoryCounter,
     inflater: Option<Inflater>,
+    /// The window of a stream that compaction released (takeover only).
+    history: Option<History>,
     state: DecodeState,
     failed: Option<Error>,
     limit: MessageLimit,
@@ -226,6 +255,7 @@ impl Decoder {
             Err(e) => {
                 self.failed = Some(e.clone());
                 self.inflater = None;
+                self.history = None;
                 self.buf = Vec::new();
                 self.counter.track(&mut self.buf_held, 0);
                 Err(e)
@@ -293,10 +323,33 @@ impl Decoder {
         if frame.fin {
             self.state = DecodeState::Idle;
             if self.no_context_takeover {
-                self.inflater = None;
+                // Reset and kept for the next message (no inflateInit per
+                // message); compaction releases it.
+                if let Some(i) = &mut self.inflater {
+                    i.reset()?;
+                }
             }
         }
         Ok(true)
+    }
+
+    /// Releases what this side does not need between messages: the output
+    /// buffer always; the zlib stream when no message is in progress,
+    /// keeping under context takeover only a copy of its window.
+    pub fn compact(&mut self) -> Result<()> {
+        self.buf = Vec::new();
+        self.counter.track(&mut self.buf_held, 0);
+        self.last_len = 0;
+        if self.state != DecodeState::Idle {
+            return Ok(());
+        }
+        if let Some(i) = &mut self.inflater {
+            if !self.no_context_takeover {
+                self.history = i.history()?;
+            }
+            self.inflater = None;
+        }
+        Ok(())
     }
 
     fn inflate_frame(&mut self, frame: &Frame<'_>, bound: Bound) -> Result<()> {
@@ -330,7 +383,14 @@ impl Decoder {
         let limit = bound.bytes.saturating_add(1);
         let inflater = match &mut self.inflater {
             Some(i) => i,
-            None => self.inflater.insert(Inflater::new(self.window_bits, &self.counter)?),
+            None => {
+                let i = match &self.history {
+                    Some(h) => Inflater::restore(self.window_bits, &self.counter, h)?,
+                    None => Inflater::new(self.window_bits, &self.counter)?,
+                };
+                self.history = None;
+                self.inflater.insert(i)
+            }
         };
         while !input.is_empty() {
             let DecodeState::Compressed { ended, .. } = self.state else {
@@ -406,6 +466,7 @@ impl PerMessageDeflate {
                 settings: *settings,
                 counter: counter.clone(),
                 deflater: None,
+                history: None,
                 in_message: false,
                 buf: Vec::new(),
                 buf_held: 0,
@@ -416,6 +477,7 @@ impl PerMessageDeflate {
                 no_context_takeover: agreed.remote_no_context_takeover,
                 counter: counter.clone(),
                 inflater: None,
+                history: None,
                 state: DecodeState::Idle,
                 failed: None,
                 limit: MessageLimit::default(),
@@ -464,6 +526,18 @@ impl PerMessageDeflate {
     pub fn set_max_message_size(&self, bytes: usize) -> Result<()> {
         self.decoder()?.set_max_message_size(bytes);
         Ok(())
+    }
+
+    /// Releases what an idle connection does not need (see
+    /// `Encoder::compact`, `Decoder::compact`): the output buffers, and each
+    /// zlib stream that is between messages, replaced under context
+    /// takeover by a copy of its window. Refused while either side is in a
+    /// call on another thread.
+    pub fn compact(&self) -> Result<()> {
+        let mut encoder = self.encoder()?;
+        let mut decoder = self.decoder()?;
+        encoder.compact()?;
+        decoder.compact()
     }
 
     /// Bytes held by zlib and the output buffers now (not the handle).
