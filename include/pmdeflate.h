@@ -1176,8 +1176,6 @@ enum pmd_result pmd_chain_get(const struct pmd_chain *chain,
  */
 void pmd_chain_free(struct pmd_chain *chain);
 
-extern int deflateGetDictionary(z_streamp strm, uint8_t *dictionary, unsigned int *dict_length);
-
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus
