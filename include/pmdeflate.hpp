@@ -426,6 +426,10 @@ public:
     std::string_view name() const noexcept { return pmd_extension_name(h_); }
     /// pmd_extension_memory_usage: bytes held now (0 when empty).
     std::size_t memory_usage() const noexcept { return pmd_extension_memory_usage(h_); }
+    /// pmd_extension_compact: releases the output buffers (frames returned
+    /// before become invalid) and each zlib stream between messages,
+    /// keeping under context takeover only a copy of its history.
+    ret<void> compact() { return P::deliver(detail::status(pmd_extension_compact(h_))); }
 
     explicit operator bool() const noexcept { return h_ != nullptr; }
     pmd_extension *native() const noexcept { return h_; }

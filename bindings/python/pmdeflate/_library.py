@@ -193,6 +193,7 @@ SIGNATURES = {
     "pmd_extension_set_max_message_size": (R, [P, c_size_t]),
     "pmd_extension_negotiated": (R, [P, POINTER(Negotiated)]),
     "pmd_extension_memory_usage": (c_size_t, [P]),
+    "pmd_extension_compact": (R, [P]),
     "pmd_extension_free": (None, [P]),
     "pmd_client_factory_permessage_deflate": (R, [P, POINTER(ClientFactory)]),
     "pmd_server_factory_permessage_deflate": (R, [P, POINTER(ServerFactory)]),

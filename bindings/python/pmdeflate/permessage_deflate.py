@@ -118,6 +118,14 @@ class PerMessageDeflate(FrameCodec, Extension):
         """Bytes held now: zlib's state and the output buffers."""
         return lib.pmd_extension_memory_usage(self._ptr)
 
+    def compact(self) -> None:
+        """Releases what an idle connection does not need: the output
+        buffers, and each zlib stream between messages (under context
+        takeover only a copy of its history is kept)."""
+        result = lib.pmd_extension_compact(self._ptr)
+        if result:
+            raise error_for(result)
+
     def close(self) -> None:
         """Frees the zlib state now rather than when the object is collected."""
         if self._ptr:
