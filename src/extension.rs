@@ -220,11 +220,12 @@ pub struct Decoder {
     window_bits: u8,
     no_context_takeover: bool,
     counter: MemoryCounter,
-    inflater: Option<Inflater>,
+    /// Boxed, like `failed`, to keep the handle of an idle connection small.
+    inflater: Option<Box<Inflater>>,
     /// The window of a stream that compaction released (takeover only).
     history: Option<History>,
     state: DecodeState,
-    failed: Option<Error>,
+    failed: Option<Box<Error>>,
     limit: MessageLimit,
     buf: Vec<u8>,
     buf_held: usize,
@@ -238,7 +239,7 @@ impl Decoder {
     /// sticky: once one is returned, every later call returns it again.
     pub fn decode<'a>(&'a mut self, frame: &Frame<'a>, max_size: usize) -> Result<Frame<'a>> {
         if let Some(e) = &self.failed {
-            return Err(e.clone());
+            return Err(Error::clone(e));
         }
         let bound = self.limit.bound(frame.opcode, max_size);
         let result = self.decode_frame(frame, bound).and_then(|inflated| {
@@ -253,7 +254,7 @@ impl Decoder {
             }
             Ok(false) => Ok(*frame),
             Err(e) => {
-                self.failed = Some(e.clone());
+                self.failed = Some(Box::new(e.clone()));
                 self.inflater = None;
                 self.history = None;
                 self.buf = Vec::new();
@@ -364,9 +365,9 @@ impl Decoder {
         // The sender stripped the tail of the empty block that ends the
         // message, and it goes back on. A stream already between blocks
         // (closed by BFINAL, or from a sender that kept the tail) needs none.
-        if frame.fin && !self.inflater.as_ref().is_some_and(Inflater::at_block_boundary) {
+        if frame.fin && !self.inflater.as_deref().is_some_and(Inflater::at_block_boundary) {
             self.feed(&TAIL, end, bound)?;
-            if !self.inflater.as_ref().is_some_and(Inflater::at_block_boundary) {
+            if !self.inflater.as_deref().is_some_and(Inflater::at_block_boundary) {
                 return Err(Error::corrupt(format!(
                     "invalid DEFLATE data at input byte {end}: the message ends inside a DEFLATE block"
                 )));
@@ -389,7 +390,7 @@ impl Decoder {
                     None => Inflater::new(self.window_bits, &self.counter)?,
                 };
                 self.history = None;
-                self.inflater.insert(i)
+                self.inflater.insert(Box::new(i))
             }
         };
         while !input.is_empty() {

@@ -20,7 +20,10 @@ extern "C" {
 /// The history a compacted stream keeps: the bytes of its window that
 /// zlib holds (at most 2^window_bits), counted while they are kept. The
 /// next message's stream starts with them as its preset dictionary.
-pub struct History {
+pub struct History(Box<HistoryInner>);
+
+/// Boxed, so that an idle connection's handle holds one pointer per side.
+struct HistoryInner {
     bytes: Box<[u8]>,
     counter: MemoryCounter,
 }
@@ -58,22 +61,26 @@ impl History {
         }
         let bytes = bytes.into_boxed_slice();
         s.counter.add(bytes.len());
-        Ok(Some(History {
+        Ok(Some(History(Box::new(HistoryInner {
             bytes,
             counter: s.counter.clone(),
-        }))
+        }))))
     }
 
     pub fn len(&self) -> usize {
-        self.bytes.len()
+        self.0.bytes.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
+        self.0.bytes.is_empty()
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.0.bytes
     }
 }
 
-impl Drop for History {
+impl Drop for HistoryInner {
     fn drop(&mut self) {
         self.counter.sub(self.bytes.len());
     }
@@ -272,10 +279,9 @@ impl Deflater {
     ) -> Result<Deflater> {
         let mut d = Deflater::new(window_bits, settings, counter)?;
         // SAFETY: a raw deflate stream just initialised, before any deflate
-        // call, accepts a dictionary; history.bytes is live for the call
+        // call, accepts a dictionary; history's bytes are live for the call
         // (zlib copies it, keeping at most its window's size).
-        let ret =
-            unsafe { z::deflateSetDictionary(&mut *d.s.strm, history.bytes.as_ptr(), history.bytes.len() as c_uint) };
+        let ret = unsafe { z::deflateSetDictionary(&mut *d.s.strm, history.bytes().as_ptr(), history.len() as c_uint) };
         if ret != z::Z_OK {
             return Err(Error::Internal(format!("deflateSetDictionary failed (code {ret})")));
         }
@@ -540,10 +546,9 @@ impl Inflater {
     pub fn restore(window_bits: u8, counter: &MemoryCounter, history: &History) -> Result<Inflater> {
         let mut i = Inflater::new(window_bits, counter)?;
         // SAFETY: a raw inflate stream accepts a dictionary at any time;
-        // history.bytes is live for the call (zlib copies it, keeping at
+        // history's bytes are live for the call (zlib copies it, keeping at
         // most its window's size).
-        let ret =
-            unsafe { z::inflateSetDictionary(&mut *i.s.strm, history.bytes.as_ptr(), history.bytes.len() as c_uint) };
+        let ret = unsafe { z::inflateSetDictionary(&mut *i.s.strm, history.bytes().as_ptr(), history.len() as c_uint) };
         if ret != z::Z_OK {
             return Err(Error::Internal(format!("inflateSetDictionary failed (code {ret})")));
         }

@@ -908,7 +908,7 @@ fn idle_memory_with_no_context_takeover_both_ways() {
     assert_eq!(fresh, 0);
     // Between messages both reset streams are kept (no init per message):
     // deflate 2^17 + 2^17 and inflate 2^15 bytes, plus state and buffers.
-    assert!(after_small >= 288 * KIB && after_small <= 320 * KIB, "{after_small}");
+    assert!((288 * KIB..=320 * KIB).contains(&after_small), "{after_small}");
     // Compacted, nothing but the handle is held.
     assert_eq!(compacted, 0);
     // The buffers that grew for 2 MiB shrink back once small messages follow.

@@ -249,6 +249,7 @@ pub unsafe extern "C" fn pmd_extension_memory_usage(ext: *const pmd_extension) -
 ///   less), which becomes the window of a new stream when the next message
 ///   on that side starts. A side in the middle of a message keeps its
 ///   stream.
+///
 /// Messages before and after a compaction, any number of times, encode and
 /// decode as without it: the peer notices nothing. The next message on a
 /// compacted side pays zlib's stream initialisation again (about 270 KB
