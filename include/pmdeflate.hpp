@@ -439,6 +439,10 @@ public:
     bool can_send_shared(const basic_encoder<Q> &enc) const noexcept {
         return pmd_extension_can_send_shared(h_, enc.native());
     }
+    /// pmd_extension_compact: releases the output buffers (frames returned
+    /// before become invalid) and each zlib stream between messages,
+    /// keeping under context takeover only a copy of its history.
+    ret<void> compact() { return P::deliver(detail::status(pmd_extension_compact(h_))); }
 
     explicit operator bool() const noexcept { return h_ != nullptr; }
     pmd_extension *native() const noexcept { return h_; }

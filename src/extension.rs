@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::limit::{Bound, MessageLimit};
 use crate::lock::lock_side;
 use crate::params::check_window_bits;
-use crate::zstream::{Deflater, InflateStatus, Inflater, MemoryCounter};
+use crate::zstream::{Deflater, History, InflateStatus, Inflater, MemoryCounter};
 
 pub const OP_CONT: u8 = 0;
 pub const OP_TEXT: u8 = 1;
@@ -85,6 +85,8 @@ pub struct Encoder {
     compress_threshold: usize,
     counter: MemoryCounter,
     deflater: Option<Deflater>,
+    /// The window of a stream that compaction released (takeover only).
+    history: Option<History>,
     in_message: bool,
     buf: Vec<u8>,
     buf_held: usize,
@@ -163,9 +165,14 @@ impl Encoder {
     fn compress(&mut self, data: &[u8], fin: bool) -> Result<()> {
         let deflater = match &mut self.deflater {
             Some(d) => d,
-            None => self
-                .deflater
-                .insert(Deflater::new(self.window_bits, &self.settings, &self.counter)?),
+            None => {
+                let d = match &self.history {
+                    Some(h) => Deflater::restore(self.window_bits, &self.settings, &self.counter, h)?,
+                    None => Deflater::new(self.window_bits, &self.settings, &self.counter)?,
+                };
+                self.history = None;
+                self.deflater.insert(d)
+            }
         };
         // Expect about what the last frame gave; grow by doubling if not.
         let hint = data
@@ -180,10 +187,30 @@ impl Encoder {
                 return Err(Error::Internal("deflate output does not end with 00 00 ff ff".into()));
             }
             if self.no_context_takeover {
-                // Each message starts from an empty window: release the
-                // stream's memory until the next one (as websockets does).
-                self.deflater = None;
+                // Each message starts from an empty window: the stream is
+                // reset and kept for the next one (no deflateInit per
+                // message); compaction releases it.
+                deflater.reset()?;
             }
+        }
+        Ok(())
+    }
+
+    /// Releases what this side does not need between messages: the output
+    /// buffer always; the zlib stream when no message is in progress,
+    /// keeping under context takeover only a copy of its window.
+    pub fn compact(&mut self) -> Result<()> {
+        self.buf = Vec::new();
+        self.counter.track(&mut self.buf_held, 0);
+        self.last_len = 0;
+        if self.in_message {
+            return Ok(());
+        }
+        if let Some(d) = &mut self.deflater {
+            if !self.no_context_takeover {
+                self.history = d.history()?;
+            }
+            self.deflater = None;
         }
         Ok(())
     }
@@ -210,9 +237,12 @@ pub struct Decoder {
     /// (`pmd_config_set_strict_window`).
     strict_window: bool,
     counter: MemoryCounter,
-    inflater: Option<Inflater>,
+    /// Boxed, like `failed`, to keep the handle of an idle connection small.
+    inflater: Option<Box<Inflater>>,
+    /// The window of a stream that compaction released (takeover only).
+    history: Option<History>,
     state: DecodeState,
-    failed: Option<Error>,
+    failed: Option<Box<Error>>,
     limit: MessageLimit,
     buf: Vec<u8>,
     buf_held: usize,
@@ -226,7 +256,7 @@ impl Decoder {
     /// sticky: once one is returned, every later call returns it again.
     pub fn decode<'a>(&'a mut self, frame: &Frame<'a>, max_size: usize) -> Result<Frame<'a>> {
         if let Some(e) = &self.failed {
-            return Err(e.clone());
+            return Err(Error::clone(e));
         }
         let bound = self.limit.bound(frame.opcode, max_size);
         let result = self.decode_frame(frame, bound).and_then(|inflated| {
@@ -241,8 +271,9 @@ impl Decoder {
             }
             Ok(false) => Ok(*frame),
             Err(e) => {
-                self.failed = Some(e.clone());
+                self.failed = Some(Box::new(e.clone()));
                 self.inflater = None;
+                self.history = None;
                 self.buf = Vec::new();
                 self.counter.track(&mut self.buf_held, 0);
                 Err(e)
@@ -310,10 +341,33 @@ impl Decoder {
         if frame.fin {
             self.state = DecodeState::Idle;
             if self.no_context_takeover {
-                self.inflater = None;
+                // Reset and kept for the next message (no inflateInit per
+                // message); compaction releases it.
+                if let Some(i) = &mut self.inflater {
+                    i.reset()?;
+                }
             }
         }
         Ok(true)
+    }
+
+    /// Releases what this side does not need between messages: the output
+    /// buffer always; the zlib stream when no message is in progress,
+    /// keeping under context takeover only a copy of its window.
+    pub fn compact(&mut self) -> Result<()> {
+        self.buf = Vec::new();
+        self.counter.track(&mut self.buf_held, 0);
+        self.last_len = 0;
+        if self.state != DecodeState::Idle {
+            return Ok(());
+        }
+        if let Some(i) = &mut self.inflater {
+            if !self.no_context_takeover {
+                self.history = i.history()?;
+            }
+            self.inflater = None;
+        }
+        Ok(())
     }
 
     fn inflate_frame(&mut self, frame: &Frame<'_>, bound: Bound) -> Result<()> {
@@ -328,9 +382,9 @@ impl Decoder {
         // The sender stripped the tail of the empty block that ends the
         // message, and it goes back on. A stream already between blocks
         // (closed by BFINAL, or from a sender that kept the tail) needs none.
-        if frame.fin && !self.inflater.as_ref().is_some_and(Inflater::at_block_boundary) {
+        if frame.fin && !self.inflater.as_deref().is_some_and(Inflater::at_block_boundary) {
             self.feed(&TAIL, end, bound)?;
-            if !self.inflater.as_ref().is_some_and(Inflater::at_block_boundary) {
+            if !self.inflater.as_deref().is_some_and(Inflater::at_block_boundary) {
                 return Err(Error::corrupt(format!(
                     "invalid DEFLATE data at input byte {end}: the message ends inside a DEFLATE block"
                 )));
@@ -347,9 +401,14 @@ impl Decoder {
         let limit = bound.bytes.saturating_add(1);
         let inflater = match &mut self.inflater {
             Some(i) => i,
-            None => self
-                .inflater
-                .insert(Inflater::new(self.window_bits, self.strict_window, &self.counter)?),
+            None => {
+                let i = match &self.history {
+                    Some(h) => Inflater::restore(self.window_bits, self.strict_window, &self.counter, h)?,
+                    None => Inflater::new(self.window_bits, self.strict_window, &self.counter)?,
+                };
+                self.history = None;
+                self.inflater.insert(Box::new(i))
+            }
         };
         while !input.is_empty() {
             let DecodeState::Compressed { ended, .. } = self.state else {
@@ -426,6 +485,7 @@ impl PerMessageDeflate {
                 compress_threshold: 0,
                 counter: counter.clone(),
                 deflater: None,
+                history: None,
                 in_message: false,
                 buf: Vec::new(),
                 buf_held: 0,
@@ -437,6 +497,7 @@ impl PerMessageDeflate {
                 strict_window: false,
                 counter: counter.clone(),
                 inflater: None,
+                history: None,
                 state: DecodeState::Idle,
                 failed: None,
                 limit: MessageLimit::default(),
@@ -487,6 +548,18 @@ impl PerMessageDeflate {
     pub fn set_max_message_size(&self, bytes: usize) -> Result<()> {
         self.decoder()?.set_max_message_size(bytes);
         Ok(())
+    }
+
+    /// Releases what an idle connection does not need (see
+    /// `Encoder::compact`, `Decoder::compact`): the output buffers, and each
+    /// zlib stream that is between messages, replaced under context
+    /// takeover by a copy of its window. Refused while either side is in a
+    /// call on another thread.
+    pub fn compact(&self) -> Result<()> {
+        let mut encoder = self.encoder()?;
+        let mut decoder = self.decoder()?;
+        encoder.compact()?;
+        decoder.compact()
     }
 
     /// Bytes held by zlib and the output buffers now (not the handle).

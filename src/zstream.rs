@@ -11,9 +11,79 @@ use libz_sys as z;
 use crate::config::CompressSettings;
 use crate::error::{Error, Result};
 
-// Added in zlib 1.2.7.1; libz-sys does not declare it.
+// Added in zlib 1.2.7.1 and 1.2.9; libz-sys does not declare them.
 extern "C" {
     fn inflateGetDictionary(strm: z::z_streamp, dictionary: *mut u8, dict_length: *mut c_uint) -> c_int;
+    fn deflateGetDictionary(strm: z::z_streamp, dictionary: *mut u8, dict_length: *mut c_uint) -> c_int;
+}
+
+/// The history a compacted stream keeps: the bytes of its window that
+/// zlib holds (at most 2^window_bits), counted while they are kept. The
+/// next message's stream starts with them as its preset dictionary.
+pub struct History(Box<HistoryInner>);
+
+/// Boxed, so that an idle connection's handle holds one pointer per side.
+struct HistoryInner {
+    bytes: Box<[u8]>,
+    counter: MemoryCounter,
+}
+
+impl History {
+    /// Copies a stream's window out through `get` (zlib's
+    /// deflateGetDictionary or inflateGetDictionary, called first for the
+    /// length, then for the bytes). None when the window is empty.
+    fn take(
+        s: &mut Stream,
+        what: &str,
+        get: unsafe extern "C" fn(z::z_streamp, *mut u8, *mut c_uint) -> c_int,
+    ) -> Result<Option<History>> {
+        let mut len: c_uint = 0;
+        // SAFETY: the stream is initialised; with a NULL dictionary zlib
+        // only writes the length.
+        let ret = unsafe { get(&mut *s.strm, std::ptr::null_mut(), &mut len) };
+        if ret != z::Z_OK {
+            return Err(Error::Internal(format!("{what}GetDictionary failed (code {ret})")));
+        }
+        if len == 0 {
+            return Ok(None);
+        }
+        let mut bytes = Vec::new();
+        bytes
+            .try_reserve_exact(len as usize)
+            .map_err(|_| Error::OutOfMemory(format!("cannot keep {len} bytes of history")))?;
+        bytes.resize(len as usize, 0);
+        let mut got: c_uint = 0;
+        // SAFETY: bytes holds len bytes, the length zlib just reported for
+        // this same, unchanged stream.
+        let ret = unsafe { get(&mut *s.strm, bytes.as_mut_ptr(), &mut got) };
+        if ret != z::Z_OK || got != len {
+            return Err(Error::Internal(format!("{what}GetDictionary failed (code {ret})")));
+        }
+        let bytes = bytes.into_boxed_slice();
+        s.counter.add(bytes.len());
+        Ok(Some(History(Box::new(HistoryInner {
+            bytes,
+            counter: s.counter.clone(),
+        }))))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.bytes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.bytes.is_empty()
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.0.bytes
+    }
+}
+
+impl Drop for HistoryInner {
+    fn drop(&mut self) {
+        self.counter.sub(self.bytes.len());
+    }
 }
 
 /// The linked zlib's version string (zlibVersion()): "zlib-ng" appears in
@@ -205,6 +275,41 @@ impl Deflater {
             return Err(init_error("deflate", ret));
         }
         Ok(Deflater { s })
+    }
+
+    /// A new stream whose window is `history` (a compacted stream's), so
+    /// that it may refer back into it as the old stream could.
+    pub fn restore(
+        window_bits: u8,
+        settings: &CompressSettings,
+        counter: &MemoryCounter,
+        history: &History,
+    ) -> Result<Deflater> {
+        let mut d = Deflater::new(window_bits, settings, counter)?;
+        // SAFETY: a raw deflate stream just initialised, before any deflate
+        // call, accepts a dictionary; history's bytes are live for the call
+        // (zlib copies it, keeping at most its window's size).
+        let ret = unsafe { z::deflateSetDictionary(&mut *d.s.strm, history.bytes().as_ptr(), history.len() as c_uint) };
+        if ret != z::Z_OK {
+            return Err(Error::Internal(format!("deflateSetDictionary failed (code {ret})")));
+        }
+        Ok(d)
+    }
+
+    /// Starts a new stream with an empty window, keeping the allocations
+    /// (no_context_takeover: no deflateInit per message).
+    pub fn reset(&mut self) -> Result<()> {
+        // SAFETY: the stream was initialised by deflateInit2_.
+        match unsafe { z::deflateReset(&mut *self.s.strm) } {
+            z::Z_OK => Ok(()),
+            ret => Err(Error::Internal(format!("deflateReset failed (code {ret})"))),
+        }
+    }
+
+    /// A copy of the window, between messages (after a sync flush nothing
+    /// is pending, so the window is all the stream knows). None if empty.
+    pub fn history(&mut self) -> Result<Option<History>> {
+        History::take(&mut self.s, "deflate", deflateGetDictionary)
     }
 
     /// Compresses all of `input` and flushes with `Z_SYNC_FLUSH`, appending
@@ -454,6 +559,25 @@ impl Inflater {
     /// must end.
     pub fn at_block_boundary(&self) -> bool {
         self.restarted || self.s.strm.data_type & 128 != 0
+    }
+
+    /// A new stream whose window is `history` (a compacted stream's).
+    pub fn restore(window_bits: u8, strict: bool, counter: &MemoryCounter, history: &History) -> Result<Inflater> {
+        let mut i = Inflater::new(window_bits, strict, counter)?;
+        // SAFETY: a raw inflate stream accepts a dictionary at any time;
+        // history's bytes are live for the call (zlib copies it, keeping at
+        // most its window's size).
+        let ret = unsafe { z::inflateSetDictionary(&mut *i.s.strm, history.bytes().as_ptr(), history.len() as c_uint) };
+        if ret != z::Z_OK {
+            return Err(Error::Internal(format!("inflateSetDictionary failed (code {ret})")));
+        }
+        Ok(i)
+    }
+
+    /// A copy of the window (the output zlib keeps for back references),
+    /// between messages. None if empty.
+    pub fn history(&mut self) -> Result<Option<History>> {
+        History::take(&mut self.s, "inflate", inflateGetDictionary)
     }
 
     /// Starts a new stream with an empty window, keeping the allocations.

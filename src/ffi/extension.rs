@@ -225,10 +225,12 @@ pub unsafe extern "C" fn pmd_extension_negotiated(ext: *const pmd_extension, out
 }
 
 /// Bytes the extension holds now: the handle, zlib's state (counted through
-/// zlib's zalloc/zfree) and the output buffers. zlib streams are created at
-/// the first message of each direction and, under no_context_takeover,
-/// released after each message. 0 for NULL. Thread-safe, also while the
-/// extension encodes or decodes on other threads.
+/// zlib's zalloc/zfree), the output buffers and the history a compacted
+/// side keeps. zlib streams are created at the first message of each
+/// direction and kept (under no_context_takeover, reset after each
+/// message) until pmd_extension_compact releases them. 0 for NULL.
+/// Thread-safe, also while the extension encodes or decodes on other
+/// threads.
 ///
 /// # Safety
 /// `ext` is NULL or a live extension.
@@ -237,6 +239,40 @@ pub unsafe extern "C" fn pmd_extension_memory_usage(ext: *const pmd_extension) -
     guard_value(0, || {
         // SAFETY: forwarded caller guarantee.
         unsafe { ext.as_ref() }.map_or(0, |e| std::mem::size_of::<pmd_extension>() + e.0.memory_usage())
+    })
+}
+
+/// Releases what an idle connection does not need, for a host that holds
+/// many connections (docs/memory.md):
+/// - both output buffers: the frames last returned by pmd_extension_encode
+///   and pmd_extension_decode become invalid;
+/// - each side's zlib stream, when that side is between messages: under
+///   no_context_takeover it is freed; under context takeover it is replaced
+///   by a copy of its real history (at most 2^window_bits bytes, often far
+///   less), which becomes the window of a new stream when the next message
+///   on that side starts. A side in the middle of a message keeps its
+///   stream.
+///
+/// Messages before and after a compaction, any number of times, encode and
+/// decode as without it: the peer notices nothing. The next message on a
+/// compacted side pays zlib's stream initialisation again (about 270 KB
+/// allocated to compress at window 15, memLevel 8).
+///
+/// Results: PMD_OK; PMD_ERR_NULL_POINTER; PMD_ERR_INVALID_ARGUMENT when an
+/// encode or decode runs at the same time on another thread (nothing is
+/// released); PMD_ERR_OUT_OF_MEMORY when the history cannot be copied (the
+/// stream is then kept). A failed compaction changes no message.
+///
+/// Threads: never at the same time as pmd_extension_encode or
+/// pmd_extension_decode on the same extension.
+///
+/// # Safety
+/// `ext` is NULL or a live extension.
+#[no_mangle]
+pub unsafe extern "C" fn pmd_extension_compact(ext: *mut pmd_extension) -> pmd_result {
+    guard!(|| {
+        // SAFETY: forwarded caller guarantee.
+        unsafe { req(ext, "ext") }?.0.compact()
     })
 }
 

@@ -70,6 +70,18 @@ static void round_trips() {
     CHECK_EQ(out.payload.to_string(), "plain");
     CHECK(client.memory_usage() > 0);
     CHECK_EQ(client.name(), "permessage-deflate");
+    // compaction: the streams go, the history (takeover) stays, and the
+    // next messages still round-trip.
+    std::size_t held = client.memory_usage();
+    client.compact();
+    server.compact();
+    CHECK(client.memory_usage() < held);
+    CHECK(client.memory_usage() > 0);
+    for (int i = 0; i < 3; i++) {
+        pmd::frame w = client.encode_message(pmd::opcode::text, "after compaction");
+        CHECK_EQ(server.decode(w).payload.as_string_view(), "after compaction");
+        server.compact();
+    }
 }
 
 // The RFC 7692 example: "Hello" compresses to f2 48 cd c9 c9 07 00.

@@ -196,6 +196,7 @@ SIGNATURES = {
     "pmd_extension_set_max_message_size": (R, [P, c_size_t]),
     "pmd_extension_negotiated": (R, [P, POINTER(Negotiated)]),
     "pmd_extension_memory_usage": (c_size_t, [P]),
+    "pmd_extension_compact": (R, [P]),
     "pmd_extension_free": (None, [P]),
     "pmd_encoder_new": (R, [P, c_int, POINTER(P)]),
     "pmd_encoder_encode": (R, None),

@@ -133,6 +133,14 @@ class PerMessageDeflate(FrameCodec, Extension):
         at least the encoder's, and it is between messages."""
         return bool(lib.pmd_extension_can_send_shared(self._ptr, encoder._ptr))
 
+    def compact(self) -> None:
+        """Releases what an idle connection does not need: the output
+        buffers, and each zlib stream between messages (under context
+        takeover only a copy of its history is kept)."""
+        result = lib.pmd_extension_compact(self._ptr)
+        if result:
+            raise error_for(result)
+
     def close(self) -> None:
         """Frees the zlib state now rather than when the object is collected."""
         if self._ptr:
