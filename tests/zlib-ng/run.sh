@@ -21,13 +21,13 @@ cargo build --release --features zlib-ng --target-dir "$target"
 # Skipped, as properties of the system zlib: the threshold test's check of
 # RFC 7692's "Hello" bytes; the memory figures of zlib's allocations
 # (zlib-ng's deflate state is laid out differently: 350 352 bytes at window
-# 15, memLevel 8); and zlib's ordering of output sizes by level (zlib-ng's
+# 15, memLevel 8), in two tests; and zlib's ordering of output sizes by level (zlib-ng's
 # level 9 came out 19 bytes larger than its level 6 on that test's 50 KB).
 cargo test --release --no-fail-fast --features zlib-ng --target-dir "$target" \
     --test round_trips --test decode_limits --test strict_window --test message_limit \
     --test hostile_input --test window_bits_8 --test compress_threshold -- \
     --skip the_default_threshold_compresses_everything --skip spec_10_memory_figures \
-    --skip levels_change_the_output
+    --skip levels_change_the_output --skip idle_memory_with_no_context_takeover_both_ways
 
 mkdir -p "$out"
 failed=0
