@@ -18,20 +18,19 @@ does not start, fails the run.
     python interop_wspp.py          (run through tests/interop/websocketpp/run.sh)
 """
 
-import http.server
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 INTEROP = os.path.dirname(HERE)
+sys.path.insert(0, INTEROP)
+from browser_page import run_page  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(INTEROP))
 BIN = os.path.join(ROOT, "target", "examples-cpp")
 SERVER = os.path.join(BIN, "wspp_echo_server")
@@ -198,52 +197,14 @@ def browser():
             stop(p)
         record("browser->wspp srv", "chromium", "all", False, str(e))
         return
-    box = {}
-    done = threading.Event()
-    page = open(os.path.join(INTEROP, "browser", "page.html"), "rb").read()
-
-    class H(http.server.BaseHTTPRequestHandler):
-        def log_message(self, *a):
-            pass
-
-        def do_GET(self):
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(page)))
-            self.end_headers()
-            self.wfile.write(page)
-
-        def do_POST(self):
-            n = int(self.headers.get("Content-Length", "0"))
-            box["result"] = json.loads(self.rfile.read(n))
-            self.send_response(204)
-            self.end_headers()
-            done.set()
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
     cells = [{"name": c[0], "port": port} for c, (_, port) in zip(SERVER_CELLS, servers)]
-    url = f"http://127.0.0.1:{httpd.server_address[1]}/?" + urllib.parse.urlencode(
-        {"cells": json.dumps(cells), "over": OVER})
-    profile = tempfile.mkdtemp(prefix="pmd-wspp-chromium-")
-    cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           "--disable-dev-shm-usage", f"--user-data-dir={profile}", url]
-    br = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    finished = done.wait(180)
-    br.terminate()
-    try:
-        br.wait(10)
-    except subprocess.TimeoutExpired:
-        br.kill()
-    httpd.shutdown()
-    shutil.rmtree(profile, ignore_errors=True)
+    result = run_page(chromium, cells, OVER, "pmd-wspp-chromium-")
     logs = [stop(p) for p, _ in servers]
-    if not finished:
+    if result is None:
         record("browser->wspp srv", "chromium", "all", False, "page reported nothing within 180 s")
         return
     for (name, _, want_resp), log in zip(SERVER_CELLS, logs):
-        r = dict(box["result"].get(name, {}))
+        r = dict(result.get(name, {}))
         r["response_ext"] = r.get("extensions")
         check_server_cell("chromium", name, want_resp, r, log, 14)
 
