@@ -19,4 +19,20 @@
  */
 int ws_memory_set_mmap_threshold(size_t bytes);
 
+/*
+ * With glibc, turns off its per-thread cache of small freed blocks
+ * (tcache), which only an environment variable read at start can do: if
+ * GLIBC_TUNABLES does not set glibc.malloc.tcache_count yet, adds
+ * glibc.malloc.tcache_count=0 to it and executes the program again, same
+ * pid, same arguments (argv must be main's). A freed small block is then
+ * merged with its free neighbours at once instead of being cached where it
+ * lies, and the heap's free top goes back to the kernel after a burst of
+ * connections (docs/memory-under-load.md). Does nothing under valgrind
+ * (which replaces malloc and would not follow the exec), when the variable
+ * already sets the count (the caller's choice wins) or with another C
+ * library. Returns only when it did not re-execute: 0, or -1 when the exec
+ * failed (the program goes on with the cache on).
+ */
+int ws_memory_disable_malloc_cache(char **argv);
+
 #endif

@@ -30,7 +30,9 @@ static void usage(const char *prog, int role)
                 "  --require-client-max-window-bits  decline offers without client_max_window_bits\n"
                 "  --max-connections N           exit after serving N connections\n"
                 "  --mmap-threshold N            malloc gives blocks of N bytes and more their own mapping,\n"
-                "                                returned when freed (glibc; 0: as configured; default %d)\n",
+                "                                returned when freed (glibc; 0: as configured; default %d)\n"
+                "  --malloc-cache                keep glibc's per-thread cache of small freed blocks\n"
+                "                                (by default the server turns it off: GLIBC_TUNABLES, re-exec)\n",
                 WS_MMAP_THRESHOLD_DEFAULT);
     else
         fprintf(stderr,
@@ -127,6 +129,8 @@ int ws_opts_parse(int argc, char **argv, int role, ws_opts *o)
         } else if (role == WS_ROLE_SERVER && strcmp(a, "--mmap-threshold") == 0) {
             NUM(0, 1L << 30);
             o->mmap_threshold = (size_t)n;
+        } else if (role == WS_ROLE_SERVER && strcmp(a, "--malloc-cache") == 0) {
+            o->malloc_cache = 1;
         } else if (role == WS_ROLE_CLIENT && strcmp(a, "--host") == 0) {
             NEED_VALUE();
             o->host = v;

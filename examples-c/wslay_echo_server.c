@@ -322,6 +322,8 @@ int main(int argc, char **argv)
     int pr = ws_opts_parse(argc, argv, WS_ROLE_SERVER, &opts);
     if (pr != 0)
         return pr > 0 ? 0 : 2;
+    if (!opts.malloc_cache && ws_memory_disable_malloc_cache(argv) != 0)
+        fprintf(stderr, "%s: could not turn glibc's malloc cache off (re-exec failed)\n", argv[0]);
     if (ws_memory_set_mmap_threshold(opts.mmap_threshold) != 0)
         fprintf(stderr, "%s: malloc refused --mmap-threshold %zu\n", argv[0], opts.mmap_threshold);
     cfg = ws_opts_config(&opts);

@@ -55,7 +55,7 @@ step "Windows: pmdeflate.dll cross-built with MinGW-w64, C tests and demo under 
 ./tests/windows/run.sh
 
 step "the C echo server under load: 3 rounds of 400 compressed connections, RSS after each"
-./tests/load/run.sh --no-malloc-caches
+./tests/load/run.sh
 
 step "interop with real peers"
 ./tests/interop/run.sh

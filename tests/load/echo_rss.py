@@ -7,24 +7,21 @@ sending messages of random sizes up to 300 KB, a third of them random
 bytes and the rest text, and checking every echo byte for byte. After
 each round, once the server holds no connection, its resident set size
 (VmRSS) is read, with the CPU time the server spent in the round; every
-round must end within 10 % of the first (or 256 KiB, see ALLOWANCE_KIB).
+round must end within 10 % of the first.
 
     echo_rss.py SERVER [--connections N] [--messages M] [--rounds R]
-                       [--mmap-threshold N] [--no-malloc-caches] [--hold]
-                       [--no-deflate]
+                       [--mmap-threshold N] [--malloc-cache]
+                       [--no-malloc-caches] [--hold] [--no-deflate]
 
-The server runs with its own default memory policy (its --mmap-threshold,
-4 KiB: blocks from 4 KiB up get their own mapping, given back when freed);
---mmap-threshold N passes another value, 0 leaves glibc's malloc as
-configured, where a small freed block cached high in the heap keeps the
-heap below it resident (docs/memory-under-load.md).
-
---no-malloc-caches runs the server with glibc's per-thread cache and fast
-bins off (GLIBC_TUNABLES): every chunk freed is then merged at once, and
-the RSS left after a round is memory still held rather than free memory
-that glibc cannot give back because a small cached chunk sits above it in
-its heap. With glibc's defaults that pinning decides what stays resident,
-whatever the library does (docs/memory-under-load.md).
+The server runs with its own default memory policy: glibc's per-thread
+cache of small freed blocks off (it re-executes itself with
+GLIBC_TUNABLES), and --mmap-threshold 4096 (blocks from 4 KiB up get their
+own mapping, given back when freed). --mmap-threshold N passes another
+value, 0 leaves glibc's threshold as configured; --malloc-cache keeps the
+per-thread cache on, where a small freed block cached high in the heap
+keeps the heap below it resident (docs/memory-under-load.md).
+--no-malloc-caches sets GLIBC_TUNABLES here, turning fast bins off as
+well as the per-thread cache.
 --hold keeps every connection open until all have finished their
 messages, so that all their buffers are live at once. --no-deflate starts
 the server with --no-deflate (the clients then send uncompressed), to
@@ -52,10 +49,6 @@ from websockets.extensions.permessage_deflate import (
 MAX_MESSAGE = 300_000
 WINDOWS = (9, 12, 15)
 TOLERANCE = 0.10
-# ...or this much, whichever is more: glibc leaves free memory at the top of
-# its heap until there is more than its trim threshold (128 KiB while the
-# mmap threshold is fixed, as the server fixes it), twice that to be safe.
-ALLOWANCE_KIB = 256
 NO_MALLOC_CACHES = "glibc.malloc.tcache_count=0:glibc.malloc.mxfast=0"
 
 WORDS = (
@@ -202,6 +195,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--mmap-threshold", type=int, default=None)
     ap.add_argument("--no-malloc-caches", action="store_true")
+    ap.add_argument("--malloc-cache", action="store_true")
     ap.add_argument("--hold", action="store_true")
     ap.add_argument("--no-deflate", action="store_true")
     args = ap.parse_args()
@@ -212,6 +206,8 @@ def main() -> int:
     command = [args.server, "--port", "0", "--quiet"] + (["--no-deflate"] if args.no_deflate else [])
     if args.mmap_threshold is not None:
         command += ["--mmap-threshold", str(args.mmap_threshold)]
+    if args.malloc_cache:
+        command += ["--malloc-cache"]
     corpus = text_corpus(4 * MAX_MESSAGE)
     server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
     try:
@@ -220,13 +216,19 @@ def main() -> int:
             raise SystemExit(f"server did not start: {line!r}")
         port = int(line.split()[2])
         idle_fds = open_fds(server.pid)
+        if args.no_malloc_caches:
+            caches = "off (per-thread cache and fast bins, by GLIBC_TUNABLES)"
+        elif args.malloc_cache:
+            caches = "on (--malloc-cache)"
+        else:
+            caches = "as the server sets them (per-thread cache off)"
         print(
             f"server pid {server.pid} on port {port}: {args.rounds} rounds of {args.connections} concurrent "
             f"connections, {'no compression' if args.no_deflate else 'window bits 9/12/15'}, "
             f"{args.messages} messages each up to {MAX_MESSAGE} bytes"
             f"{', held open until all are done' if args.hold else ''}; "
             f"server's --mmap-threshold {'default' if args.mmap_threshold is None else args.mmap_threshold}, "
-            f"glibc's caches {'off' if args.no_malloc_caches else 'on'}; "
+            f"glibc's caches {caches}; "
             f"RSS at start {vm_rss_kib(server.pid)} KiB"
         )
         rss = []
@@ -248,10 +250,10 @@ def main() -> int:
     finally:
         server.kill()
         server.wait()
-    limit = rss[0] + max(rss[0] * TOLERANCE, ALLOWANCE_KIB)
+    limit = rss[0] * (1 + TOLERANCE)
     grown = [(i + 1, v) for i, v in enumerate(rss) if v > limit]
     if grown:
-        print(f"FAIL: RSS after round(s) {grown} exceeds {limit:.0f} KiB (round 1 + {TOLERANCE:.0%} or {ALLOWANCE_KIB} KiB)")
+        print(f"FAIL: RSS after round(s) {grown} exceeds {limit:.0f} KiB (round 1 + {TOLERANCE:.0%})")
         return 1
     print(f"RSS held: every round within {limit - rss[0]:.0f} KiB of round 1 ({rss[0]} KiB)")
     return 0
