@@ -20,6 +20,9 @@ pub const OP_PING: u8 = 9;
 pub const OP_PONG: u8 = 10;
 
 /// The empty stored block that ends every flushed message (RFC 7692 7.2.1).
+/// Last frames up to this size are inflated together with the tail.
+const JOIN_MAX: usize = 512;
+
 const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 /// Buffers above this size are shrunk when a much smaller frame follows.
 const SHRINK_ABOVE: usize = 64 * 1024;
@@ -374,28 +377,46 @@ impl Decoder {
         let DecodeState::Compressed { consumed, .. } = self.state else {
             return Err(Error::Internal("inflating outside a compressed message".into()));
         };
-        self.feed(frame.data, consumed, bound)?;
         let end = consumed.saturating_add(frame.data.len());
+        // A small last frame whose sender stripped the tail goes to zlib
+        // with the tail in one call, which saves a second inflate call per
+        // small message. If the data ends with a final (BFINAL) block, feed
+        // stops there and the tail is not inflated, as below.
+        let joined_tail = frame.fin && frame.data.len() <= JOIN_MAX && !frame.data.ends_with(&TAIL);
+        if joined_tail {
+            let mut joined = [0u8; JOIN_MAX + TAIL.len()];
+            let n = frame.data.len();
+            joined[..n].copy_from_slice(frame.data);
+            joined[n..n + TAIL.len()].copy_from_slice(&TAIL);
+            self.feed(&joined[..n + TAIL.len()], consumed, bound, true)?;
+        } else {
+            self.feed(frame.data, consumed, bound, false)?;
+        }
         if let DecodeState::Compressed { consumed, .. } = &mut self.state {
             *consumed = end;
         }
         // The sender stripped the tail of the empty block that ends the
         // message, and it goes back on. A stream already between blocks
         // (closed by BFINAL, or from a sender that kept the tail) needs none.
-        if frame.fin && !self.inflater.as_deref().is_some_and(Inflater::at_block_boundary) {
-            self.feed(&TAIL, end, bound)?;
-            if !self.inflater.as_deref().is_some_and(Inflater::at_block_boundary) {
-                return Err(Error::corrupt(format!(
-                    "invalid DEFLATE data at input byte {end}: the message ends inside a DEFLATE block"
-                )));
-            }
+        if !frame.fin {
+            return Ok(());
+        }
+        if !joined_tail && !self.inflater.as_deref().is_some_and(Inflater::at_block_boundary) {
+            self.feed(&TAIL, end, bound, false)?;
+        }
+        if !self.inflater.as_deref().is_some_and(Inflater::at_block_boundary) {
+            return Err(Error::corrupt(format!(
+                "invalid DEFLATE data at input byte {end}: the message ends inside a DEFLATE block"
+            )));
         }
         Ok(())
     }
 
     /// Inflates `input`, which starts at byte `offset` of the message's
-    /// compressed data, into buf.
-    fn feed(&mut self, mut input: &[u8], mut offset: usize, bound: Bound) -> Result<()> {
+    /// compressed data, into buf. `appended_tail`: input ends with a tail
+    /// that feed appended, which is dropped if a final block ends just
+    /// before it.
+    fn feed(&mut self, mut input: &[u8], mut offset: usize, bound: Bound, appended_tail: bool) -> Result<()> {
         // Room for one byte past the bound tells "exactly the bound" (fine)
         // from "more" (too big) without inflating further; NO_LIMIT stays.
         let limit = bound.bytes.saturating_add(1);
@@ -447,6 +468,9 @@ impl Decoder {
                     }
                     if let DecodeState::Compressed { ended, .. } = &mut self.state {
                         *ended = true;
+                    }
+                    if appended_tail && input.len() - used == TAIL.len() {
+                        return Ok(());
                     }
                 }
             }

@@ -409,8 +409,11 @@ pub enum InflateStatus {
 pub struct Inflater {
     s: Stream,
     window_bits: u8,
-    /// Reset since the last inflate call: zlib's data_type is stale.
-    restarted: bool,
+    /// Whether the stream stands between two DEFLATE blocks: true after
+    /// a (re)start, then as zlib reported it after the last call that
+    /// consumed or wrote anything (a call without progress, made to drain
+    /// a full output buffer, does not report it).
+    between_blocks: bool,
     /// Output space given to one inflate call: unbounded by default, a
     /// quarter window below 15 bits in strict mode, so that a distance
     /// beyond the agreed window is caught (zlib measures it against the
@@ -448,7 +451,7 @@ impl Inflater {
         Ok(Inflater {
             s,
             window_bits: wbits as u8,
-            restarted: true,
+            between_blocks: true,
             window: Vec::new(),
             // DEFLATE distances never exceed 32 KiB: a 15-bit window needs
             // no help, and big calls keep decoding at zlib's speed.
@@ -492,7 +495,6 @@ impl Inflater {
         offset: usize,
         hint: usize,
     ) -> Result<(usize, InflateStatus)> {
-        self.restarted = false;
         let strm = &mut *self.s.strm;
         strm.next_in = chunk.as_ptr() as *mut u8;
         strm.avail_in = chunk.len() as c_uint;
@@ -511,10 +513,14 @@ impl Inflater {
             // SAFETY: out has `avail` bytes of spare capacity after len.
             strm.next_out = unsafe { out.as_mut_ptr().add(out.len()) };
             strm.avail_out = avail as c_uint;
+            let in_before = strm.avail_in;
             // SAFETY: the stream was initialised by inflateInit2_; next_in
             // and next_out describe live buffers of avail_in / avail_out.
             let ret = unsafe { z::inflate(strm, z::Z_SYNC_FLUSH) };
             let written = avail - strm.avail_out as usize;
+            if written > 0 || strm.avail_in != in_before {
+                self.between_blocks = strm.data_type & 128 != 0;
+            }
             // SAFETY: zlib initialised exactly `written` bytes after len.
             unsafe { out.set_len(out.len() + written) };
             let at = offset + chunk.len() - strm.avail_in as usize;
@@ -558,7 +564,7 @@ impl Inflater {
     /// (zlib reports this in data_type, bit 128), as every flushed message
     /// must end.
     pub fn at_block_boundary(&self) -> bool {
-        self.restarted || self.s.strm.data_type & 128 != 0
+        self.between_blocks
     }
 
     /// A new stream whose window is `history` (a compacted stream's).
@@ -582,7 +588,7 @@ impl Inflater {
 
     /// Starts a new stream with an empty window, keeping the allocations.
     pub fn reset(&mut self) -> Result<()> {
-        self.restarted = true;
+        self.between_blocks = true;
         // SAFETY: the stream was initialised by inflateInit2_.
         match unsafe { z::inflateReset(&mut *self.s.strm) } {
             z::Z_OK => Ok(()),
@@ -761,5 +767,33 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, Error::CorruptData(_)), "{err:?}");
         assert!(err.to_string().contains("input byte"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod boundary_tests {
+    use super::*;
+
+    /// A message whose output fills the buffer exactly as its last input
+    /// byte is consumed makes one more inflate call, with no input, to
+    /// drain zlib; that call reports no block boundary (zlib moves its
+    /// mode on at entry), and must not hide the one the previous call saw.
+    #[test]
+    fn a_buffer_filled_exactly_keeps_the_block_boundary() {
+        let counter = MemoryCounter::default();
+        for size in [MIN_SPARE, 100, 1000, 5000] {
+            let message: Vec<u8> = (0..size).map(|k| (k * 7 % 251) as u8).collect();
+            let mut d = Deflater::new(15, &CompressSettings::default(), &counter).unwrap();
+            let mut compressed = Vec::new();
+            // compress_sync ends with the whole empty stored block.
+            d.compress_sync(&message, &mut compressed, 64).unwrap();
+            let mut i = Inflater::new(15, false, &counter).unwrap();
+            let mut out = Vec::with_capacity(size);
+            assert_eq!(out.capacity(), size);
+            let (used, status) = i.inflate(&compressed, &mut out, usize::MAX, 0, 1).unwrap();
+            assert_eq!((used, status), (compressed.len(), InflateStatus::NeedInput));
+            assert_eq!(out, message);
+            assert!(i.at_block_boundary(), "size {size}");
+        }
     }
 }
