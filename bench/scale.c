@@ -39,11 +39,21 @@
  * encoded by the server handles over the time spent in the server's calls
  * (decode, encode, compaction; negotiation too in round 1), and over the
  * wall time of the rounds (client side and checks included).
+ *
+ * PMD_SCALE_THP_DISABLE=1 in the environment turns transparent huge pages
+ * off for the process (prctl PR_SET_THP_DISABLE), so that RSS counts 4 KiB
+ * pages whatever the kernel's THP mode: with THP "always" a heap of a few
+ * MB may be backed by 2 MB pages, which at a few thousand connections adds
+ * hundreds of bytes per connection that are the kernel's rounding, not the
+ * library's memory. tests/scale/run.sh sets it; the figures in
+ * BENCHMARKS.md are from a kernel in THP "madvise" mode, where glibc's
+ * heap gets no huge pages either.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <zlib.h>
 
@@ -113,6 +123,10 @@ int main(int argc, char **argv) {
         fprintf(stderr, "scale: bad arguments\n");
         return 2;
     }
+
+    const char *thp = getenv("PMD_SCALE_THP_DISABLE");
+    const int thp_off = thp != NULL && strcmp(thp, "1") == 0;
+    if (thp_off && prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) != 0) die("prctl(PR_SET_THP_DISABLE)", -1);
 
     /* Configs: the client offers the setting, the server accepts it. */
     pmd_config *ccfg = pmd_config_new(), *scfg = pmd_config_new();
@@ -248,12 +262,12 @@ int main(int argc, char **argv) {
            "rss_base_MB=%.1f rss_round1_MB=%.1f rss_round1_per_conn_B=%.0f "
            "usage_round1_per_conn_B=%.0f rss_last_MB=%.1f rss_last_per_conn_B=%.0f "
            "usage_last_per_conn_B=%.0f round1_conn_per_s=%.0f round1_server_msgs_per_s=%.0f "
-           "server_msgs_per_s=%.0f wall_msgs_per_s=%.0f zlib=%s\n",
+           "server_msgs_per_s=%.0f wall_msgs_per_s=%.0f thp_disabled=%d zlib=%s\n",
            s->name, s->wbits, s->mem_level, !s->nct, n, compact, rounds, rss0 / 1e6,
            (rss1 - rss0) / 1e6, (double)(rss1 - rss0) / (double)n, (double)usage1 / (double)n,
            (rss2 - rss0) / 1e6, (double)(rss2 - rss0) / (double)n, (double)usage2 / (double)n,
            n / round1_wall, 2.0 * n / round1_server, rounds > 1 ? later / rounds_server : 0.0,
-           rounds > 1 ? later / rounds_wall : 0.0, pmd_zlib_version());
+           rounds > 1 ? later / rounds_wall : 0.0, thp_off, pmd_zlib_version());
     fflush(stdout);
 
     int status = 0;

@@ -26,6 +26,9 @@ cargo build --release -q
 cc -O2 -std=c99 -Wall -Wextra -Werror -Iinclude -o "$out/scale" bench/scale.c \
     -Ltarget/release -Wl,-rpath,"$root/target/release" -lpmdeflate -lz
 
+# Transparent huge pages off for the program: RSS in 4 KiB pages whatever
+# the kernel's THP mode (see bench/scale.c).
+export PMD_SCALE_THP_DISABLE=1
 field() { sed -n "s/.* $1=\\([^ ]*\\).*/\\1/p"; }
 compacted="$("$out/scale" "$n" w15 1 3 "$max_rss")"
 echo "$compacted"
