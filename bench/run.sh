@@ -9,7 +9,8 @@
 # The peers come from scripts/setup-test-env.sh (.venv with websockets,
 # tests/interop/node/node_modules with ws).  Raw lines are kept in
 # target/bench/WORKLOAD.{zlib,pmd,websockets,ws}, the medians in
-# target/bench/run.WBITS-MEMLEVEL-LEVEL-TAKEOVER.tsv (for bench/plots.py).
+# target/bench/run.WBITS-MEMLEVEL-LEVEL-TAKEOVER.tsv, from which
+# bench/plots.py draws docs/img/throughput-ratio.png.
 # PMD_BENCH_STRICT=1 measures pmdeflate with the strict window check on;
 # PMD_BENCH_LIBDIR=target/zlib-ng/release measures the zlib-ng build
 # (tests/zlib-ng/run.sh or cargo build --release --features zlib-ng

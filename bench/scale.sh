@@ -11,9 +11,11 @@
 # Without compaction a connection holds its zlib streams (about 100 KB of
 # RSS at window 15), so sizes above 20 000 run with compaction only
 # (100 000 would need about 10 GB). PMD_SCALE_BROADCAST=0 skips the
-# broadcast benchmark. Raw lines go to target/bench/scale.raw (read by
-# bench/plots.py, which draws docs/img/*.png), the table to
-# target/bench/scale.txt. The peers come from scripts/setup-test-env.sh.
+# broadcast benchmark. Raw lines go to target/bench/scale.raw, the table to
+# target/bench/scale.txt; then bench/plots.py redraws docs/img/*.png from
+# them and from the medians of the last bench/run.sh runs
+# (target/bench/run.*.tsv). The peers and matplotlib come from
+# scripts/setup-test-env.sh.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="$root/target/bench"
@@ -24,7 +26,7 @@ mkdir -p "$out"
 cd "$root"
 python="${PMD_BENCH_PYTHON:-$root/.venv/bin/python}"
 node="${PMD_BENCH_NODE:-node}"
-if ! "$python" -c 'import websockets' 2>/dev/null \
+if ! "$python" -c 'import websockets, matplotlib' 2>/dev/null \
     || [ ! -f tests/interop/node/node_modules/ws/lib/permessage-deflate.js ] \
     || ! command -v "$node" >/dev/null; then
     echo "bench/scale.sh: the peers are missing; run scripts/setup-test-env.sh first" >&2
@@ -77,3 +79,5 @@ if [ "${PMD_SCALE_BROADCAST:-1}" != 0 ]; then
     echo "broadcast: one message to $peer_n no_context_takeover receivers (bench/broadcast.sh)"
     ./bench/broadcast.sh "$peer_n" 15 "$reps" | tee "$out/broadcast.txt" | tee -a "$out/scale.txt"
 fi
+
+"$python" bench/plots.py "$out" docs/img
