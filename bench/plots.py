@@ -13,6 +13,8 @@ Run it with the interpreter that has matplotlib (.venv/bin/python, from
 bench/requirements.txt).
 
 Usage: plots.py [BENCH_DIR=target/bench] [OUT_DIR=docs/img]
+PMD_PLOT_NOTE="..." adds a line under the throughput plot's title (say,
+how loaded the machine was).
 """
 import csv
 import glob
@@ -48,6 +50,7 @@ def throughput(bench, out):
     runs.sort()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
     width = 0.8 / len(runs)
+    top = 1.3
     for ax, direction in zip(axes, ["encode", "decode"]):
         for k, (_, label, rows) in enumerate(runs):
             ratio = {}
@@ -56,16 +59,20 @@ def throughput(bench, out):
                     ratio[r["workload"]] = float(r["pmd"]) / float(r["zlib"])
             xs = [i + (k - (len(runs) - 1) / 2) * width for i in range(len(WORKLOADS))]
             ys = [ratio.get(w, 0) for w in WORKLOADS]
+            top = max([top] + [y * 1.12 for y in ys])
             bars = ax.bar(xs, ys, width, label=label)
             ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=1)
         ax.axhline(1.0, color="black", linewidth=0.8)
         ax.axhline(0.97, color="grey", linewidth=0.8, linestyle="--")
         ax.set_xticks(range(len(WORKLOADS)), WORKLOADS)
         ax.set_title(f"{direction}: pmdeflate / raw zlib floor")
-        ax.set_ylim(0, 1.3)
+    for ax in axes:
+        ax.set_ylim(0, top)
     axes[0].set_ylabel("speed ratio (1 = the floor; dashed: 0.97)")
-    axes[1].legend(loc="lower right", fontsize=8)
-    fig.suptitle("bench/run.sh: level 6, context takeover, medians (above 1: faster than the floor)")
+    axes[1].legend(loc="upper left", fontsize=8)
+    title = "bench/run.sh: level 6, context takeover, medians (above 1: faster than the floor)"
+    note = os.environ.get("PMD_PLOT_NOTE")
+    fig.suptitle(title + ("\n" + note if note else ""))
     fig.tight_layout()
     path = os.path.join(out, "throughput-ratio.png")
     fig.savefig(path, dpi=110)
