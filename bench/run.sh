@@ -8,7 +8,9 @@
 #   bench/run.sh [REPS=5] [extra settings: wbits memlevel level takeover]
 # The peers come from scripts/setup-test-env.sh (.venv with websockets,
 # tests/interop/node/node_modules with ws).  Raw lines are kept in
-# target/bench/WORKLOAD.{zlib,pmd,websockets,ws}.
+# target/bench/WORKLOAD.{zlib,pmd,websockets,ws}, the medians in
+# target/bench/run.WBITS-MEMLEVEL-LEVEL-TAKEOVER.tsv, from which
+# bench/plots.py draws docs/img/throughput-ratio.png.
 # PMD_BENCH_STRICT=1 measures pmdeflate with the strict window check on;
 # PMD_BENCH_LIBDIR=target/zlib-ng/release measures the zlib-ng build
 # (tests/zlib-ng/run.sh or cargo build --release --features zlib-ng
@@ -74,6 +76,14 @@ for w in "${workloads[@]}"; do
 done
 
 settings="${1:-15} ${2:-8} ${3:-6} ${4:-1}"
+# Machine-readable medians (bench/plots.py reads them): one line per
+# workload and direction, MB/s of each program.
+tsv="$out/run.${settings// /-}.tsv"
+printf 'workload\tdirection\tzlib\tpmd\twebsockets\tws\n' >"$tsv"
+for w in "${workloads[@]}"; do
+    printf '%s\tencode\t%s\t%s\t%s\t%s\n' "$w" "${enc[$w.zlib]}" "${enc[$w.pmd]}" "${enc[$w.websockets]}" "${enc[$w.ws]}" >>"$tsv"
+    printf '%s\tdecode\t%s\t%s\t%s\t%s\n' "$w" "${dec[$w.zlib]}" "${dec[$w.pmd]}" "${dec[$w.websockets]}" "${dec[$w.ws]}" >>"$tsv"
+done
 echo "settings (wbits memlevel level takeover): $settings; medians of $reps alternating runs"
 echo "pmd: $libdir/libpmdeflate.so, strict window ${PMD_BENCH_STRICT:-0}"
 for dir in encode decode; do

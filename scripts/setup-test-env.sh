@@ -7,6 +7,7 @@
 #     libwebsocketpp-dev for the websocketpp policy and its interop tests
 #   - a Python venv at .venv with the pinned packages of
 #     tests/interop/requirements.txt (websockets, autobahn, pytest, ...)
+#     and of bench/requirements.txt (matplotlib, for the benchmark plots)
 #   - the Node packages of tests/interop/node (ws), from package-lock.json
 # Idempotent: a second run only checks, and says so. No arguments.
 set -euo pipefail
@@ -58,6 +59,18 @@ else
     say "pip install -r $req"
     "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$req"
     echo "$want" >"$stamp"
+fi
+
+# --- Python packages for the benchmark plots (bench/plots.py) --------------------
+breq="bench/requirements.txt"
+bstamp="$venv/.pmd-bench-requirements.sha256"
+bwant="$(sha256sum "$breq" | cut -d' ' -f1)"
+if [ -f "$bstamp" ] && [ "$(cat "$bstamp")" = "$bwant" ] && "$venv/bin/python" -c 'import matplotlib' 2>/dev/null; then
+    say "python venv $venv: bench plot packages up to date"
+else
+    say "pip install -r $breq"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$breq"
+    echo "$bwant" >"$bstamp"
 fi
 
 # --- Node packages ------------------------------------------------------------

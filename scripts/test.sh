@@ -66,6 +66,9 @@ step "extension framework interop with Python websockets"
 step "broadcast benchmark, small: a shared encode equals each connection's own bytes and decodes"
 ./bench/broadcast.sh 200 15 1
 
+step "scale benchmark, small: 2 000 connections, compacted RSS per connection under 2 000 B, every message checked"
+./tests/scale/run.sh
+
 step "C++ header under valgrind; websocketpp policy: interop with websockets, ws, Chromium"
 ./tests/cpp/run.sh && ./tests/interop/websocketpp/run.sh
 
