@@ -31,3 +31,10 @@ int ws_memory_set_mmap_threshold(size_t bytes)
     return 0;
 #endif
 }
+
+void ws_memory_trim(void)
+{
+#if defined(__GLIBC__)
+    malloc_trim(0);
+#endif
+}
