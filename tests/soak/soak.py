@@ -136,6 +136,7 @@ def main() -> int:
     server = Server(args.server, MAX_SIZE, args.malloc_caches)
     totals = Totals()
     rss: list[int] = []
+    untrimmed: list[int] = []
     start = time.monotonic()
     print(
         f"soak: server pid {server.pid} port {server.port}, --max-size {MAX_SIZE}, glibc caches "
@@ -166,14 +167,14 @@ def main() -> int:
                 raise SystemExit(f"round {number + 1}: server exited with {server.proc.returncode}")
             idle_after = server.wait_idle(60)
             cpu_round = server.cpu() - cpu
-            untrimmed = server.rss_kib()
+            untrimmed.append(server.rss_kib())
             held_now, accepted = server.stats()
             if held_now != 0:
                 totals.failures.append(f"round {number + 1}: the server reports {held_now} connections left")
             rss.append(server.rss_kib())
             print(
                 f"server CPU {cpu_round:.1f} s; idle {idle_after:.1f} s after the last client, "
-                f"{held_now} connections left of {accepted} accepted; RSS with no connection {untrimmed} KiB, "
+                f"{held_now} connections left of {accepted} accepted; RSS with no connection {untrimmed[-1]} KiB, "
                 f"{rss[-1]} KiB once malloc's free pages are given back (heap, anonymous mappings: "
                 f"{server.heap_kib()} KiB); peak so far {server.peak_kib()} KiB",
                 flush=True,
@@ -197,7 +198,8 @@ def main() -> int:
     print(
         f"total: {number} rounds in {elapsed:.0f} s, {totals.connections} connections, "
         f"{totals.messages} honest messages ({totals.fragmented} fragmented), {totals.bytes} bytes echoed "
-        f"intact; server CPU {cpu_total:.1f} s; RSS per round (KiB) {rss}"
+        f"intact; server CPU {cpu_total:.1f} s; RSS with no connection per round (KiB) {untrimmed}, "
+        f"once malloc's free pages are given back {rss}"
     )
     print(f"honest connections by offer: {len(totals.by_offer)} offers, "
           f"{min(totals.by_offer.values()) if totals.by_offer else 0} to "
@@ -205,6 +207,9 @@ def main() -> int:
     for kind, outcomes in totals.hostile.items():
         print(f"hostile {kind}: wanted {KINDS[kind][0]}, got {dict(outcomes)}")
     ok = True
+    unused = [o.label() for o in offers if o.label() not in totals.by_offer]
+    if unused:
+        totals.failures.append(f"{len(unused)} offers never tried (--connections below {len(offers)}?): {unused[:5]}")
     if totals.failures:
         ok = False
         print(f"FAIL: {len(totals.failures)} failures", file=sys.stderr)
