@@ -118,9 +118,12 @@ class Server:
             if not self.alive():
                 raise SystemExit(f"server exited with {self.proc.returncode}")
             if time.monotonic() - start > timeout:
-                sockets = subprocess.run(
-                    ["ss", "-tanoi", "state", "all", f"( sport = :{self.port} )"], capture_output=True, text=True
-                ).stdout
+                try:
+                    sockets = subprocess.run(
+                        ["ss", "-tanoi", "state", "all", f"( sport = :{self.port} )"], capture_output=True, text=True
+                    ).stdout
+                except OSError as e:
+                    sockets = f"(ss: {e})"
                 raise SystemExit(
                     f"server still holds {self.connections()} connections after {timeout} s; its sockets:\n{sockets}"
                 )
