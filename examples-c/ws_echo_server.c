@@ -6,6 +6,9 @@
  *   ws_echo_server --port 0 --server-max-window-bits 12 --max-connections 5
  *
  * Prints "listening on PORT" on stdout first; logs connections on stderr.
+ * On SIGUSR1 it gives malloc's free pages back (ws_memory_trim) and prints
+ * "stats: connections N accepted M" on stdout: the connections it holds
+ * and has accepted so far (tests/soak reads it).
  */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
@@ -54,6 +57,13 @@ typedef struct conn {
 
 static const ws_opts *g_opts;
 static const pmd_config *g_cfg;
+static volatile sig_atomic_t g_stats;   /* SIGUSR1 received */
+
+static void on_sigusr1(int sig)
+{
+    (void)sig;
+    g_stats = 1;
+}
 
 static long long now_ms(void)
 {
@@ -216,6 +226,11 @@ int main(int argc, char **argv)
         return 2;
     g_cfg = cfg;
     signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigusr1;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, NULL);
 
     int lfd = ws_listen_loopback(opts.port), one = 1;
     if (lfd < 0)
@@ -259,7 +274,14 @@ int main(int argc, char **argv)
         pfds[n_conns].fd = accepting ? lfd : -1;
         pfds[n_conns].events = POLLIN;
         pfds[n_conns].revents = 0;
-        if (poll(pfds, n_conns + 1, timeout) < 0) {
+        int polled_n = poll(pfds, n_conns + 1, timeout);
+        if (g_stats) {
+            g_stats = 0;
+            ws_memory_trim();
+            printf("stats: connections %zu accepted %lu\n", n_conns, accepted);
+            fflush(stdout);
+        }
+        if (polled_n < 0) {
             if (errno == EINTR)
                 continue;
             perror("poll");

@@ -57,6 +57,9 @@ step "Windows: pmdeflate.dll cross-built with MinGW-w64, C tests and demo under 
 step "the C echo server under load: 3 rounds of 400 compressed connections, RSS after each"
 ./tests/load/run.sh
 
+step "soak: the C echo server under 2,000 concurrent connections in every configuration, hostile clients mixed in, 2 minutes"
+./tests/soak/run.sh
+
 step "interop with real peers"
 ./tests/interop/run.sh
 
