@@ -494,8 +494,10 @@ extern "C" {
  * The detail of the calling thread's last failure: one line naming the
  * function and the offending parameter, value or byte offset, e.g.
  * "pmd_client_accept: duplicate parameter server_max_window_bits".
- * Returns "" when nothing has failed on this thread yet. The string is
- * owned by the library and stays valid until the next failing call on the
+ * Returns "" when nothing has failed on this thread yet. At most 511
+ * bytes: a longer detail is cut (at a UTF-8 character boundary). The
+ * string is owned by the library (a per-thread buffer: recording a detail
+ * allocates nothing) and stays valid until the next failing call on the
  * same thread. Never NULL. Thread-safe: each thread has its own.
  */
 const char *pmd_last_error(void);

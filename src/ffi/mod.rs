@@ -5,7 +5,7 @@
 #![allow(non_camel_case_types)]
 
 use std::cell::RefCell;
-use std::ffi::{c_char, CStr, CString};
+use std::ffi::{c_char, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::error::{Error, ErrorKind};
@@ -48,19 +48,66 @@ const VERSION: &CStr = match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_V
     Err(_) => panic!("the crate version has no NUL"),
 };
 
-thread_local! {
-    /// The calling thread's last failure; None until one happens.
-    pub(crate) static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
+/// Room for pmd_last_error's text, NUL included; longer details are cut.
+const LAST_ERROR_CAP: usize = 512;
+
+/// A thread's last failure detail, NUL-terminated, in place: recording one
+/// allocates nothing, so it works when memory is short and leaves no block
+/// behind in the heap (a small block kept from a failure in a burst of
+/// connections would keep the heap below it resident).
+pub(crate) struct LastError {
+    len: usize,
+    text: [u8; LAST_ERROR_CAP],
 }
 
-fn set_last_error(msg: &str) {
-    // An interior NUL cannot be shown in C: cut the message there.
-    let bytes = msg.as_bytes();
-    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-    let c = CString::new(&bytes[..end]).unwrap_or_default();
+impl LastError {
+    pub(crate) const EMPTY: LastError = LastError {
+        len: 0,
+        text: [0; LAST_ERROR_CAP],
+    };
+
+    fn set(&mut self, args: std::fmt::Arguments<'_>) {
+        self.len = 0;
+        // Only this writer's own Err (never returned) could fail the write.
+        let _ = std::fmt::write(self, args);
+        self.text[self.len] = 0;
+    }
+
+    fn as_c_str(&self) -> &CStr {
+        CStr::from_bytes_until_nul(&self.text[..=self.len]).unwrap_or(c"")
+    }
+
+    pub(crate) fn to_text(&self) -> String {
+        self.as_c_str().to_string_lossy().into_owned()
+    }
+}
+
+impl std::fmt::Write for LastError {
+    /// Appends what fits (keeping room for the NUL), cut at a character
+    /// boundary; an interior NUL ends the text, which C could not show.
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let room = LAST_ERROR_CAP - 1 - self.len;
+        let mut end = s.len().min(room);
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        let part = &s.as_bytes()[..end];
+        let part = &part[..part.iter().position(|&b| b == 0).unwrap_or(part.len())];
+        self.text[self.len..self.len + part.len()].copy_from_slice(part);
+        self.len += part.len();
+        Ok(())
+    }
+}
+
+thread_local! {
+    /// The calling thread's last failure; empty until one happens.
+    pub(crate) static LAST_ERROR: RefCell<LastError> = const { RefCell::new(LastError::EMPTY) };
+}
+
+fn set_last_error(args: std::fmt::Arguments<'_>) {
     // During thread exit the thread-local may be gone: drop the detail
     // rather than panic across the boundary.
-    let _ = LAST_ERROR.try_with(|e| *e.borrow_mut() = Some(c));
+    let _ = LAST_ERROR.try_with(|e| e.borrow_mut().set(args));
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -106,7 +153,7 @@ pub(crate) fn run_guarded(func: &str, body: impl FnOnce() -> Result<(), Error>) 
         Ok(Err(e)) => e,
         Err(payload) => Error::Internal(format!("internal error (panic): {}", panic_message(&*payload))),
     };
-    set_last_error(&format!("{}: {err}", export_name(func)));
+    set_last_error(format_args!("{}: {err}", export_name(func)));
     pmd_result::from(err.kind())
 }
 
@@ -234,14 +281,16 @@ pub(crate) unsafe fn free_handle<T>(p: *mut T) {
 /// The detail of the calling thread's last failure: one line naming the
 /// function and the offending parameter, value or byte offset, e.g.
 /// "pmd_client_accept: duplicate parameter server_max_window_bits".
-/// Returns "" when nothing has failed on this thread yet. The string is
-/// owned by the library and stays valid until the next failing call on the
+/// Returns "" when nothing has failed on this thread yet. At most 511
+/// bytes: a longer detail is cut (at a UTF-8 character boundary). The
+/// string is owned by the library (a per-thread buffer: recording a detail
+/// allocates nothing) and stays valid until the next failing call on the
 /// same thread. Never NULL. Thread-safe: each thread has its own.
 #[no_mangle]
 pub extern "C" fn pmd_last_error() -> *const c_char {
     guard_value(c"".as_ptr(), || {
         LAST_ERROR
-            .try_with(|e| e.borrow().as_deref().map_or(c"".as_ptr(), CStr::as_ptr))
+            .try_with(|e| e.borrow().as_c_str().as_ptr())
             .unwrap_or(c"".as_ptr())
     })
 }

@@ -8,7 +8,7 @@ use std::ffi::{c_char, c_int, CStr, CString};
 
 use crate::error::{Error, ErrorKind};
 use crate::ffi::header::pmd_param;
-use crate::ffi::LAST_ERROR;
+use crate::ffi::{LastError, LAST_ERROR};
 use crate::header::{is_token, Param, ParamRef, MAX_PARAMS};
 
 thread_local! {
@@ -44,21 +44,24 @@ pub(super) fn refuse_reentry() -> Result<(), Error> {
 
 /// Runs a callback. The last-error detail it records (the built-in
 /// extension's, or a nested pmd_* call's) is returned, and the caller's own
-/// detail is put back unchanged (the same string, so pointers to it stay
-/// valid).
+/// detail is put back (in the same place, so pointers to it stay valid).
 pub(super) fn call<R>(f: impl FnOnce() -> R) -> (R, String) {
     // try_with: during thread exit (a handle freed from a thread-exit
     // destructor) the thread-locals may be gone; nothing to save then.
-    let saved = LAST_ERROR.try_with(|e| e.borrow_mut().take()).ok().flatten();
+    let saved = LAST_ERROR
+        .try_with(|e| std::mem::replace(&mut *e.borrow_mut(), LastError::EMPTY))
+        .ok();
     let r = {
         let _inside = InCallback::enter();
         f()
     };
-    let inner = LAST_ERROR
-        .try_with(|e| std::mem::replace(&mut *e.borrow_mut(), saved))
-        .ok()
-        .flatten();
-    (r, inner.map(|c| c.to_string_lossy().into_owned()).unwrap_or_default())
+    let inner = match saved {
+        Some(saved) => LAST_ERROR
+            .try_with(|e| std::mem::replace(&mut *e.borrow_mut(), saved).to_text())
+            .unwrap_or_default(),
+        None => String::new(),
+    };
+    (r, inner)
 }
 
 /// The error for a callback's non-zero result: that result, or
