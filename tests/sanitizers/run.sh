@@ -67,7 +67,8 @@ run_one() { # name, log, command...
         passed=$((passed + 1))
     else
         printf '  FAIL  %-32s exit %s %s\n' "$name" "$status" "$summary"
-        grep -E '^FAIL |ERROR: |WARNING: ThreadSanitizer|runtime error|SUMMARY: ' "$log" | head -n 20 | sed 's/^/        /'
+        { grep -E '^FAIL |ERROR: |WARNING: ThreadSanitizer|runtime error|SUMMARY: ' "$log" || tail -n 5 "$log"; } |
+            head -n 20 | sed 's/^/        /'
         say "log: $log"
         failures+=("$name")
     fi
@@ -112,6 +113,9 @@ run_asan() {
     gcc -std=c99 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L "${flags[@]}" -Iinclude \
         -o "$ex/wslay_echo_server" examples-c/wslay_echo_server.c "${objs[@]}" -lwslay "${libs[@]}"
     export SERVER="$ex/ws_echo_server" CLIENT="$ex/ws_echo_client"
+    # run-loopback.sh keeps its logs in a mktemp directory: a private one.
+    mkdir -p "$ex/tmp"
+    export TMPDIR="$ex/tmp"
     run_one "asan+ubsan echo loopback" "$ex/loopback.log" ./examples-c/run-loopback.sh
     run_one "asan+ubsan echo oversize (1009)" "$ex/oversize.log" \
         ./examples-c/run-loopback.sh --max-size 1000000 -- --oversize 2000000
@@ -119,7 +123,7 @@ run_asan() {
         --server-no-context-takeover --client-no-context-takeover --server-max-window-bits 9
     SERVER="$ex/wslay_echo_server" run_one "asan+ubsan wslay echo loopback" "$ex/wslay.log" \
         ./examples-c/run-loopback.sh
-    unset SERVER CLIENT
+    unset SERVER CLIENT TMPDIR
 }
 
 # --- ThreadSanitizer -----------------------------------------------------------
