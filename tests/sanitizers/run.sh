@@ -34,11 +34,12 @@ triple="$(rustc -vV | sed -n 's/^host: //p')"
 say() { printf 'sanitizers: %s\n' "$*"; }
 
 # Builds libpmdeflate.a with -Zsanitizer=$1 into target/$2. --target keeps
-# the flag off build.rs; no LTO so that the build stays quick.
+# the flag off build.rs; no LTO and -O1 (as for C under ASan) so that the
+# build stays quick.
 build_lib() { # sanitizer, dir, more rustflags
     RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Zsanitizer=$1 -Cforce-frame-pointers=yes $3" \
         CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-        CARGO_PROFILE_RELEASE_DEBUG=1 \
+        CARGO_PROFILE_RELEASE_DEBUG=1 CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
         cargo build --release --quiet --lib --target "$triple" --target-dir "target/$2"
     echo "target/$2/$triple/release/libpmdeflate.a"
 }
