@@ -6,6 +6,7 @@
 # e.g. ./run-loopback.sh --server-max-window-bits 10
 #      ./run-loopback.sh --max-size 100000 -- --oversize 200000
 # Environment: SERVER=./wslay_echo_server runs the wslay integration instead;
+# CLIENT=path runs another build of the client (tests/sanitizers/run.sh);
 # VALGRIND="valgrind --error-exitcode=1 ..." runs both programs under it.
 set -euo pipefail
 server_args=() client_args=() split=0
@@ -16,7 +17,7 @@ done
 ((split)) || client_args=("${server_args[@]}")
 cd "$(dirname "${BASH_SOURCE[0]}")"
 server="${SERVER:-./ws_echo_server}"
-client=./ws_echo_client
+client="${CLIENT:-./ws_echo_client}"
 [ -x "$server" ] && [ -x "$client" ] || make -s "$(basename "$server")" ws_echo_client
 read -r -a wrap <<<"${VALGRIND:-}"
 

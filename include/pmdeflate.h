@@ -1104,9 +1104,12 @@ struct pmd_negotiator *pmd_negotiator_new(void);
 
 /**
  * Frees a negotiator and its factories: each factory's destroy(user) is
- * called once, the last added first, on this thread. NULL is a no-op. No
- * call on the negotiator may be running or follow. Called from inside a
- * callback it does nothing (the negotiator may be the one running) and
+ * called once, on this thread, in reverse order of addition, client and
+ * server factories alike (added client 1, server 2, client 3: destroyed
+ * 3, 2, 1), as C++ destroys members: a factory added later may use the
+ * user data of one added before it. NULL is a no-op. No call on the
+ * negotiator may be running or follow. Called from inside a callback it
+ * does nothing (the negotiator may be the one running) and
  * pmd_last_error says so.
  */
 void pmd_negotiator_free(struct pmd_negotiator *neg);
@@ -1205,8 +1208,8 @@ enum pmd_result pmd_negotiator_client_accept(const struct pmd_negotiator *neg,
  * the accepted extensions are destroyed and calling again renegotiates;
  * PMD_ERR_INVALID_ARGUMENT when a callback returned bad data or when
  * called from inside a callback; any other result a callback returned. On
- * every failure, the extensions accepted so far are destroyed and *chain
- * is unchanged. Thread-safe.
+ * every failure, the extensions accepted so far are destroyed (last
+ * first) and *chain is unchanged. Thread-safe.
  */
 enum pmd_result pmd_negotiator_server_negotiate(const struct pmd_negotiator *neg,
                                                 const char *request,

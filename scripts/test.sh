@@ -30,6 +30,9 @@ step "allocations per decoded message, counted from C (natively)"
 step "extension framework: C tests under valgrind"
 ./tests/c/framework/run.sh
 
+step "sanitizers: C tests and examples under ASan+UBSan, threaded tests under TSan, on a sanitized library"
+./tests/sanitizers/run.sh
+
 step "zlib-ng build (--features zlib-ng, target/zlib-ng): Rust round trips, C tests under valgrind"
 ./tests/zlib-ng/run.sh
 

@@ -57,9 +57,12 @@ pub extern "C" fn pmd_negotiator_new() -> *mut pmd_negotiator {
 }
 
 /// Frees a negotiator and its factories: each factory's destroy(user) is
-/// called once, the last added first, on this thread. NULL is a no-op. No
-/// call on the negotiator may be running or follow. Called from inside a
-/// callback it does nothing (the negotiator may be the one running) and
+/// called once, on this thread, in reverse order of addition, client and
+/// server factories alike (added client 1, server 2, client 3: destroyed
+/// 3, 2, 1), as C++ destroys members: a factory added later may use the
+/// user data of one added before it. NULL is a no-op. No call on the
+/// negotiator may be running or follow. Called from inside a callback it
+/// does nothing (the negotiator may be the one running) and
 /// pmd_last_error says so.
 ///
 /// # Safety
@@ -268,8 +271,8 @@ pub unsafe extern "C" fn pmd_negotiator_client_accept(
 /// the accepted extensions are destroyed and calling again renegotiates;
 /// PMD_ERR_INVALID_ARGUMENT when a callback returned bad data or when
 /// called from inside a callback; any other result a callback returned. On
-/// every failure, the extensions accepted so far are destroyed and *chain
-/// is unchanged. Thread-safe.
+/// every failure, the extensions accepted so far are destroyed (last
+/// first) and *chain is unchanged. Thread-safe.
 ///
 /// # Safety
 /// Pointers are NULL or valid for the stated lengths.
