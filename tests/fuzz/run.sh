@@ -13,12 +13,14 @@
 #                                     growing a corpus in target/fuzz/corpus;
 #                                     logs in target/fuzz/logs
 #   tests/fuzz/run.sh --build         build only
+# FUZZ_OUT=dir puts the build (and a campaign's corpus and logs) in dir
+# instead of target/fuzz.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 TARGETS=(header header_build client_response server_negotiate decode round_trip framework)
 TRIPLE=x86_64-unknown-linux-gnu
-OUT=target/fuzz
+OUT=${FUZZ_OUT:-target/fuzz}
 BIN="$OUT/$TRIPLE/release"
 
 mode=short
