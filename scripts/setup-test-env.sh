@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the tests need, and nothing that is already there:
 #   - Debian packages: zlib1g-dev pkg-config valgrind libwslay-dev chromium,
-#     and libboost-dev g++ for the Boost.Beast interop peer (header-only),
+#     and libboost-dev g++ for the Boost.Beast interop peer (header-only)
+#     and for libFuzzer's C++ sources (tests/fuzz),
 #     cmake for the installed-library consumer tests (tests/install) and
 #     the zlib-ng build (tests/zlib-ng),
 #     libwebsocketpp-dev for the websocketpp policy and its interop tests

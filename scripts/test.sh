@@ -21,6 +21,9 @@ cargo build --release
 step "Rust unit and integration tests"
 cargo test --release
 
+step "fuzz targets (libFuzzer, ASan): seed corpus plus 4 s each, properties checked"
+./tests/fuzz/run.sh
+
 step "C tests under valgrind"
 ./tests/c/run.sh
 
