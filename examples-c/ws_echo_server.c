@@ -6,8 +6,7 @@
  *   ws_echo_server --port 0 --server-max-window-bits 12 --max-connections 5
  *
  * Prints "listening on PORT" on stdout first; logs connections on stderr.
- * On SIGUSR1 it gives malloc's free pages back (ws_memory_trim) and prints
- * "stats: connections N accepted M" on stdout: the connections it holds
+ * On SIGUSR1 it prints "stats: connections N accepted M" on stdout: the connections it holds
  * and has accepted so far (tests/soak reads it).
  */
 #ifndef _POSIX_C_SOURCE
@@ -277,7 +276,6 @@ int main(int argc, char **argv)
         int polled_n = poll(pfds, n_conns + 1, timeout);
         if (g_stats) {
             g_stats = 0;
-            ws_memory_trim();
             printf("stats: connections %zu accepted %lu\n", n_conns, accepted);
             fflush(stdout);
         }

@@ -68,10 +68,3 @@ int ws_memory_disable_malloc_cache(char **argv)
     return 0;
 #endif
 }
-
-void ws_memory_trim(void)
-{
-#if defined(__GLIBC__)
-    malloc_trim(0);
-#endif
-}

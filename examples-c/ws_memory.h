@@ -35,11 +35,4 @@ int ws_memory_set_mmap_threshold(size_t bytes);
  */
 int ws_memory_disable_malloc_cache(char **argv);
 
-/*
- * With glibc, gives every free page of malloc's heap back to the kernel,
- * the middle of the heap included (malloc_trim): what stays resident is
- * then memory still held. Does nothing with another C library.
- */
-void ws_memory_trim(void);
-
 #endif

@@ -136,7 +136,6 @@ def main() -> int:
     server = Server(args.server, MAX_SIZE, args.malloc_caches)
     totals = Totals()
     rss: list[int] = []
-    untrimmed: list[int] = []
     start = time.monotonic()
     print(
         f"soak: server pid {server.pid} port {server.port}, --max-size {MAX_SIZE}, glibc caches "
@@ -167,15 +166,14 @@ def main() -> int:
                 raise SystemExit(f"round {number + 1}: server exited with {server.proc.returncode}")
             idle_after = server.wait_idle(60)
             cpu_round = server.cpu() - cpu
-            untrimmed.append(server.rss_kib())
+            rss.append(server.rss_kib())
             held_now, accepted = server.stats()
             if held_now != 0:
                 totals.failures.append(f"round {number + 1}: the server reports {held_now} connections left")
-            rss.append(server.rss_kib())
             print(
                 f"server CPU {cpu_round:.1f} s; idle {idle_after:.1f} s after the last client, "
-                f"{held_now} connections left of {accepted} accepted; RSS with no connection {untrimmed[-1]} KiB, "
-                f"{rss[-1]} KiB once malloc's free pages are given back (heap, anonymous mappings: "
+                f"{held_now} connections left of {accepted} accepted; RSS with no connection {rss[-1]} KiB "
+                f"(heap, anonymous mappings: "
                 f"{server.heap_kib()} KiB); peak so far {server.peak_kib()} KiB",
                 flush=True,
             )
@@ -198,8 +196,7 @@ def main() -> int:
     print(
         f"total: {number} rounds in {elapsed:.0f} s, {totals.connections} connections, "
         f"{totals.messages} honest messages ({totals.fragmented} fragmented), {totals.bytes} bytes echoed "
-        f"intact; server CPU {cpu_total:.1f} s; RSS with no connection per round (KiB) {untrimmed}, "
-        f"once malloc's free pages are given back {rss}"
+        f"intact; server CPU {cpu_total:.1f} s; RSS with no connection per round (KiB) {rss}"
     )
     print(f"honest connections by offer: {len(totals.by_offer)} offers, "
           f"{min(totals.by_offer.values()) if totals.by_offer else 0} to "
