@@ -52,6 +52,7 @@ typedef struct conn {
     int shut_wr;
     long long deadline_ms;
     unsigned long messages;
+    unsigned long compactions;   /* --compact: pmd_extension_compact calls */
 } conn;
 
 static const ws_opts *g_opts;
@@ -125,12 +126,24 @@ static void process_frames(conn *c)
                 c->state = ST_CLOSING;
                 return;
             }
+            /* Both sides are between messages (the echo is already copied
+               into the output buffer): keep only the history. */
+            if (g_opts->compact && c->ws.ext) {
+                if (pmd_extension_compact(c->ws.ext) != PMD_OK) {
+                    logc(c, "compaction failed: %s", pmd_last_error());
+                    ws_conn_send_close(&c->ws, WS_CLOSE_INTERNAL, NULL);
+                    c->state = ST_CLOSING;
+                    return;
+                }
+                c->compactions++;
+            }
             break;
         case WS_EV_PING:
         case WS_EV_PONG:
             break;
         case WS_EV_CLOSE:
-            logc(c, "peer closed with %u after %lu messages", ev.code, c->messages);
+            logc(c, "peer closed with %u after %lu messages (%lu compactions)", ev.code, c->messages,
+                 c->compactions);
             c->state = ST_CLOSING;
             return;
         case WS_EV_ERROR:
@@ -305,7 +318,7 @@ int main(int argc, char **argv)
             if (!dead && c->shut_wr && now >= c->deadline_ms)
                 dead = 1;
             if (dead) {
-                logc(c, "closed (%lu messages echoed)", c->messages);
+                logc(c, "closed (%lu messages echoed, %lu compactions)", c->messages, c->compactions);
                 conn_free(c);
                 conns[i] = NULL;
             }

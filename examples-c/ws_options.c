@@ -31,6 +31,8 @@ static void usage(const char *prog, int role)
                 "  --max-connections N           exit after serving N connections\n"
                 "  --mmap-threshold N            malloc gives blocks of N bytes and more their own mapping,\n"
                 "                                returned when freed (glibc; 0: as configured; default %d)\n"
+                "  --compact                     compact each connection after each echo\n"
+                "                                (pmd_extension_compact: an idle connection keeps only its history)\n"
                 "  --malloc-cache                keep glibc's per-thread cache of small freed blocks\n"
                 "                                (by default the server turns it off: GLIBC_TUNABLES, re-exec)\n",
                 WS_MMAP_THRESHOLD_DEFAULT);
@@ -129,6 +131,8 @@ int ws_opts_parse(int argc, char **argv, int role, ws_opts *o)
         } else if (role == WS_ROLE_SERVER && strcmp(a, "--mmap-threshold") == 0) {
             NUM(0, 1L << 30);
             o->mmap_threshold = (size_t)n;
+        } else if (role == WS_ROLE_SERVER && strcmp(a, "--compact") == 0) {
+            o->compact = 1;
         } else if (role == WS_ROLE_SERVER && strcmp(a, "--malloc-cache") == 0) {
             o->malloc_cache = 1;
         } else if (role == WS_ROLE_CLIENT && strcmp(a, "--host") == 0) {

@@ -32,6 +32,7 @@ struct ws_opts {
     size_t oversize_echo;             /* client: send one, expect its echo over max_size */
     size_t mmap_threshold;            /* server: malloc's mmap threshold, 0 as configured */
     int malloc_cache;                 /* server: keep glibc's per-thread cache */
+    int compact;                      /* server: pmd_extension_compact after each echo */
     int quiet;
 };
 typedef struct ws_opts ws_opts;

@@ -232,6 +232,12 @@ def client_cells():
         ("decline invalid offer", [], "invalid", None),
         ("several offers", ["--client-max-window-bits", "10", "--require-client-max-window-bits"],
          [{"cmwb": None}, {"cmwb": True}], want(cmwb=10)),
+        # The server compacts after every echo (pmd_extension_compact): its
+        # streams are rebuilt from the kept history for the next message,
+        # and the peer must decode what a restored encoder sends.
+        ("compact, default", ["--compact"], "default", want()),
+        ("compact, wbits 9 both", ["--compact"], [{"smwb": 9, "cmwb": 9}], want(9, 9)),
+        ("compact, server_no_ctx", ["--compact"], [{"snct": True}], want(snct=1)),
     ]
     return cells
 
@@ -272,6 +278,8 @@ PEER_LIMITS = {
 PEER_EXPECT = {
     ("autobahn", "all params, wbits 9"): (
         want(9, 15, 1, 1), "Autobahn cannot offer client_max_window_bits=9 (only without a value)"),
+    ("autobahn", "compact, wbits 9 both"): (
+        want(9, 15), "Autobahn cannot offer client_max_window_bits=9 (only without a value)"),
 }
 
 
@@ -359,11 +367,22 @@ def peer_clients(server=SERVER, label="peer->our srv", peers=("websockets", "ws"
             if (peer, name) in PEER_EXPECT:
                 expect, note = PEER_EXPECT[(peer, name)]
             status, detail = judge_client_cell(peer, name, expect, r, neg, limit)
+            if "--compact" in args and status == "PASS":
+                status, detail = judge_compactions(log, detail)
             if note and status == "PASS":
                 status, detail = "DOC", f"{note}; {detail}"
             if peer == "beast" and status == "PASS" and "response_ext" in r:
                 detail += f"; response seen by Beast: {r['response_ext']!r}"
             record(label, peer, name, status, detail)
+
+
+def judge_compactions(log, detail):
+    """A --compact cell passes only if the server compacted: its log names
+    how many times, for each connection that echoed messages."""
+    counts = [int(n) for n in re.findall(r"\((?:\d+ messages echoed, )?(\d+) compactions\)", log)]
+    if not counts or max(counts) == 0:
+        return "FAIL", f"the server never compacted ({detail})"
+    return "PASS", f"{detail}; compacted {sum(counts)} times"
 
 
 def wslay_clients():
@@ -666,7 +685,9 @@ BROWSER_CELLS = [("default", [], want())] + \
     [(f"impose server_max_wbits={n}", ["--server-max-window-bits", str(n)], want(smwb=n)) for n in (8, 9, 12, 15)] + \
     [(f"impose client_max_wbits={n}", ["--client-max-window-bits", str(n)], want(cmwb=n)) for n in (8, 9, 12, 15)] + \
     [("impose server_no_ctx", ["--server-no-context-takeover"], want(snct=1)),
-     ("impose client_no_ctx", ["--client-no-context-takeover"], want(cnct=1))]
+     ("impose client_no_ctx", ["--client-no-context-takeover"], want(cnct=1)),
+     ("compact after each echo", ["--compact"], want()),
+     ("compact, impose server_max_wbits=10", ["--compact", "--server-max-window-bits", "10"], want(smwb=10))]
 
 
 def browser():
@@ -687,7 +708,7 @@ def browser():
         record("browser->srv", "chromium", "all", "FAIL", "page reported nothing within 180 s")
         return
     res = result
-    for (name, _, expect), log in zip(BROWSER_CELLS, logs):
+    for (name, args, expect), log in zip(BROWSER_CELLS, logs):
         r = res.get(name, {})
         neg = negotiated(log)
         if not r.get("ok"):
@@ -699,7 +720,11 @@ def browser():
         elif not neg or neg[0] != expect:
             record("browser->srv", "chromium", name, "FAIL", f"negotiated {neg[:1]}, expected {expect}")
         else:
-            record("browser->srv", "chromium", name, "PASS", fmt_neg(expect) + f"; response seen by the page: {r.get('extensions')!r}")
+            detail = fmt_neg(expect) + f"; response seen by the page: {r.get('extensions')!r}"
+            status = "PASS"
+            if "--compact" in args:
+                status, detail = judge_compactions(log, detail)
+            record("browser->srv", "chromium", name, status, detail)
 
 
 # --------------------------------------------------------------------------
