@@ -31,10 +31,12 @@ pub const PMD_STRATEGY_FIXED: i32 = 4;
 /// setters must not run concurrently with any other use of it.
 #[no_mangle]
 pub extern "C" fn pmd_config_new() -> *mut pmd_config {
+    let func = crate::ffi::fn_name!();
     guard_value(std::ptr::null_mut(), || {
-        into_handle(pmd_config {
+        let made = into_handle(pmd_config {
             inner: Config::default(),
-        })
+        });
+        crate::ffi::handle_or_null(func, made)
     })
 }
 

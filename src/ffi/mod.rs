@@ -4,8 +4,9 @@
 //! calls the safe core.
 #![allow(non_camel_case_types)]
 
+use crate::fallible::detail;
 use std::cell::RefCell;
-use std::ffi::{c_char, CStr, CString};
+use std::ffi::{c_char, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::error::{Error, ErrorKind};
@@ -48,19 +49,72 @@ const VERSION: &CStr = match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_V
     Err(_) => panic!("the crate version has no NUL"),
 };
 
+/// Room for the last error's detail, NUL included; a longer one is cut.
+pub(crate) const LAST_ERROR_CAP: usize = 512;
+
 thread_local! {
-    /// The calling thread's last failure; None until one happens.
-    pub(crate) static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
+    /// The calling thread's last failure, NUL-terminated ("" until one
+    /// happens). A fixed buffer, so that recording a failure allocates
+    /// nothing and works when memory has run out; no destructor either.
+    pub(crate) static LAST_ERROR: RefCell<[u8; LAST_ERROR_CAP]> = const { RefCell::new([0; LAST_ERROR_CAP]) };
 }
 
-fn set_last_error(msg: &str) {
-    // An interior NUL cannot be shown in C: cut the message there.
-    let bytes = msg.as_bytes();
-    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-    let c = CString::new(&bytes[..end]).unwrap_or_default();
+/// Writes into a fixed buffer, cutting at a character boundary when full
+/// and at an interior NUL (C cannot show what follows one).
+struct Truncating<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+    done: bool,
+}
+
+impl std::fmt::Write for Truncating<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        if self.done {
+            return Ok(());
+        }
+        let s = match s.find('\0') {
+            Some(i) => {
+                self.done = true;
+                &s[..i]
+            }
+            None => s,
+        };
+        // One byte stays for the NUL.
+        let room = self.buf.len() - 1 - self.len;
+        let mut take = s.len().min(room);
+        while !s.is_char_boundary(take) {
+            take -= 1;
+        }
+        self.buf[self.len..self.len + take].copy_from_slice(&s.as_bytes()[..take]);
+        self.len += take;
+        if take < s.len() {
+            self.done = true;
+        }
+        Ok(())
+    }
+}
+
+/// Records "func: detail" as the calling thread's last error, without
+/// allocating.
+fn set_last_error(func: &str, err: &Error) {
     // During thread exit the thread-local may be gone: drop the detail
     // rather than panic across the boundary.
-    let _ = LAST_ERROR.try_with(|e| *e.borrow_mut() = Some(c));
+    let _ = LAST_ERROR.try_with(|cell| {
+        let Ok(mut buf) = cell.try_borrow_mut() else { return };
+        let mut w = Truncating {
+            buf: &mut buf[..],
+            len: 0,
+            done: false,
+        };
+        let detail = match err.detail() {
+            "" if err.kind() == ErrorKind::OutOfMemory => "out of memory",
+            "" => "(no detail: out of memory)",
+            d => d,
+        };
+        let _ = std::fmt::Write::write_fmt(&mut w, format_args!("{func}: {detail}"));
+        let end = w.len;
+        buf[end] = 0;
+    });
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -104,9 +158,9 @@ pub(crate) fn run_guarded(func: &str, body: impl FnOnce() -> Result<(), Error>) 
     let err = match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => return pmd_result::PMD_OK,
         Ok(Err(e)) => e,
-        Err(payload) => Error::Internal(format!("internal error (panic): {}", panic_message(&*payload))),
+        Err(payload) => Error::Internal(detail!("internal error (panic): {}", panic_message(&*payload))),
     };
-    set_last_error(&format!("{}: {err}", export_name(func)));
+    set_last_error(export_name(func), &err);
     pmd_result::from(err.kind())
 }
 
@@ -117,14 +171,14 @@ pub(crate) fn guard_value<T>(fallback: T, body: impl FnOnce() -> T) -> T {
 }
 
 pub(crate) fn null(what: &str) -> Error {
-    Error::new(ErrorKind::NullPointer, format!("{what} is NULL"))
+    Error::new(ErrorKind::NullPointer, detail!("{what} is NULL"))
 }
 
 /// The error for a caller buffer of `cap` where `needed` is required.
 pub(crate) fn too_small(needed: usize, cap: usize) -> Error {
     Error::new(
         ErrorKind::BufferTooSmall,
-        format!("buffer too small: {needed} bytes needed, {cap} available"),
+        detail!("buffer too small: {needed} bytes needed, {cap} available"),
     )
 }
 
@@ -215,9 +269,19 @@ pub(crate) unsafe fn write_str(s: &[u8], buf: *mut c_char, cap: usize, out_len: 
     Ok(())
 }
 
-/// Creates a C handle from a Rust value.
-pub(crate) fn into_handle<T>(value: T) -> *mut T {
-    Box::into_raw(Box::new(value))
+/// Creates a C handle from a Rust value; PMD_ERR_OUT_OF_MEMORY when the
+/// allocation fails (the value is dropped).
+pub(crate) fn into_handle<T>(value: T) -> Result<*mut T, Error> {
+    Ok(Box::into_raw(crate::fallible::try_box(value)?))
+}
+
+/// For constructors that return a handle: NULL on failure, with
+/// `pmd_last_error` recorded (`func` as for `run_guarded`).
+pub(crate) fn handle_or_null<T>(func: &str, made: Result<*mut T, Error>) -> *mut T {
+    made.unwrap_or_else(|e| {
+        set_last_error(export_name(func), &e);
+        std::ptr::null_mut()
+    })
 }
 
 /// Takes back and drops a handle made by `into_handle`; NULL is a no-op.
@@ -241,7 +305,7 @@ pub(crate) unsafe fn free_handle<T>(p: *mut T) {
 pub extern "C" fn pmd_last_error() -> *const c_char {
     guard_value(c"".as_ptr(), || {
         LAST_ERROR
-            .try_with(|e| e.borrow().as_deref().map_or(c"".as_ptr(), CStr::as_ptr))
+            .try_with(|e| e.as_ptr().cast::<c_char>().cast_const())
             .unwrap_or(c"".as_ptr())
     })
 }
