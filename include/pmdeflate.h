@@ -524,7 +524,7 @@ const char *pmd_zlib_version(void);
  * Creates a configuration with websockets' defaults: no parameter
  * set, zlib's default level, memLevel 8, default strategy, require and
  * require_client_max_window_bits off. Returns NULL only when out of
- * memory. Free it with pmd_config_free. A config is read-only during
+ * memory (pmd_last_error then says so). Free it with pmd_config_free. A config is read-only during
  * negotiation and may be shared by any number of threads once set up;
  * setters must not run concurrently with any other use of it.
  */
@@ -1102,8 +1102,9 @@ enum pmd_result pmd_server_factory_permessage_deflate(const struct pmd_config *c
 const struct pmd_extension_vtable *pmd_permessage_deflate_vtable(void);
 
 /**
- * Creates an empty negotiator. Returns NULL only when out of memory. Free
- * it with pmd_negotiator_free. Chains it produced do not refer to it.
+ * Creates an empty negotiator. Returns NULL only when out of memory
+ * (pmd_last_error then says so). Free it with pmd_negotiator_free.
+ * Chains it produced do not refer to it.
  */
 struct pmd_negotiator *pmd_negotiator_new(void);
 

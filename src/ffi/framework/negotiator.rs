@@ -57,8 +57,9 @@ impl Drop for Factories {
     }
 }
 
-/// Creates an empty negotiator. Returns NULL only when out of memory. Free
-/// it with pmd_negotiator_free. Chains it produced do not refer to it.
+/// Creates an empty negotiator. Returns NULL only when out of memory
+/// (pmd_last_error then says so). Free it with pmd_negotiator_free.
+/// Chains it produced do not refer to it.
 #[no_mangle]
 pub extern "C" fn pmd_negotiator_new() -> *mut pmd_negotiator {
     let func = crate::ffi::fn_name!();
