@@ -237,6 +237,20 @@ mod tests {
     }
 
     #[test]
+    fn duplicate_keeps_kind_and_detail_and_fixed_errors_allocate_nothing() {
+        for &kind in ErrorKind::ALL {
+            let e = Error::new(kind, "detail");
+            assert_eq!(e.duplicate(), e);
+            let f = Error::Fixed(kind, "static");
+            assert_eq!((f.kind(), f.detail()), (kind, "static"));
+            assert_eq!(f.duplicate(), f);
+        }
+        // A prefix that could not be built leaves the detail as it was.
+        let e = Error::protocol("x").map_detail(|_| String::new());
+        assert_eq!(e.to_string(), "x");
+    }
+
+    #[test]
     fn every_kind_round_trips_through_its_code_and_keeps_its_detail() {
         for (i, &kind) in ErrorKind::ALL.iter().enumerate() {
             assert_eq!(kind.code(), i as i32 + 1);

@@ -341,6 +341,29 @@ mod tests {
     }
 
     #[test]
+    fn last_error_is_cut_to_its_buffer_at_a_char_boundary_and_at_a_nul() {
+        let last = || {
+            // SAFETY: pmd_last_error returns a live NUL-terminated string.
+            unsafe { CStr::from_ptr(pmd_last_error()) }.to_str().unwrap().to_owned()
+        };
+        // "f: " then 'é' (2 bytes) repeated: the cut falls inside one.
+        let long = "é".repeat(LAST_ERROR_CAP);
+        set_last_error("f", &Error::invalid(long));
+        let got = last();
+        assert!(
+            got.len() < LAST_ERROR_CAP && got.len() >= LAST_ERROR_CAP - 3,
+            "{}",
+            got.len()
+        );
+        assert!(got.starts_with("f: éé"));
+        set_last_error("g", &Error::invalid("before\0after"));
+        assert_eq!(last(), "g: before");
+        // An empty detail (it could not be formatted): the kind says it.
+        set_last_error("h", &Error::OutOfMemory(String::new()));
+        assert_eq!(last(), "h: out of memory");
+    }
+
+    #[test]
     fn guard_turns_panics_into_internal() {
         let r = run_guarded("f", || panic!("boom"));
         assert_eq!(r, pmd_result::PMD_ERR_INTERNAL);
