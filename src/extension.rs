@@ -236,6 +236,9 @@ enum DecodeState {
         ended: bool,
         consumed: usize,
     },
+    /// Failed with this kind, whose boxed error memory could not hold
+    /// (see `Decoder::failed`); sticky.
+    Failed(ErrorKind),
 }
 
 /// The decompressing side.
@@ -251,8 +254,9 @@ pub struct Decoder {
     /// The window of a stream that compaction released (takeover only).
     history: Option<History>,
     state: DecodeState,
-    /// The sticky error; only its kind when memory ran out boxing it.
-    failed: Option<std::result::Result<Box<Error>, ErrorKind>>,
+    /// The sticky error, boxed to keep the handle small (when memory ran
+    /// out boxing it, `state` keeps its kind).
+    failed: Option<Box<Error>>,
     limit: MessageLimit,
     buf: Vec<u8>,
     buf_held: usize,
@@ -265,15 +269,14 @@ impl Decoder {
     /// limit bounds the message's, uncompressed frames included. Errors are
     /// sticky: once one is returned, every later call returns it again.
     pub fn decode<'a>(&'a mut self, frame: &Frame<'a>, max_size: usize) -> Result<Frame<'a>> {
-        match &self.failed {
-            None => {}
-            Some(Ok(e)) => return Err(e.duplicate()),
-            Some(Err(kind)) => {
-                return Err(Error::Fixed(
-                    *kind,
-                    "this side failed earlier (detail lost: out of memory)",
-                ))
-            }
+        if let Some(e) = &self.failed {
+            return Err(e.duplicate());
+        }
+        if let DecodeState::Failed(kind) = self.state {
+            return Err(Error::Fixed(
+                kind,
+                "this side failed earlier (detail lost: out of memory)",
+            ));
         }
         let bound = self.limit.bound(frame.opcode, max_size);
         let result = self.decode_frame(frame, bound).and_then(|inflated| {
@@ -288,7 +291,10 @@ impl Decoder {
             }
             Ok(false) => Ok(*frame),
             Err(e) => {
-                self.failed = Some(crate::fallible::try_box(e.duplicate()).map_err(|_| e.kind()));
+                match crate::fallible::try_box(e.duplicate()) {
+                    Ok(boxed) => self.failed = Some(boxed),
+                    Err(_) => self.state = DecodeState::Failed(e.kind()),
+                }
                 self.inflater = None;
                 self.history = None;
                 self.buf = Vec::new();
@@ -332,6 +338,8 @@ impl Decoder {
                     return Ok(false);
                 }
                 DecodeState::Compressed { .. } => {}
+                // decode() returns the sticky error before getting here.
+                DecodeState::Failed(kind) => return Err(Error::Fixed(kind, "this side failed earlier")),
             }
         } else {
             if self.state != DecodeState::Idle {
