@@ -16,6 +16,12 @@
  *   offset. pmd_result_close_code() gives the WebSocket close code to send.
  *   No panic, abort or exit crosses the boundary: a bug caught inside is
  *   PMD_ERR_INTERNAL, after which the handle must be freed.
+ * - Memory. A failed allocation never aborts the process: the function
+ *   returns PMD_ERR_OUT_OF_MEMORY (a constructor returning a pointer,
+ *   NULL), frees what it allocated, and leaves its handles as they were
+ *   (a config, negotiator, header or encoder stays usable; an encode
+ *   abandons the message in progress; a decode error is sticky, as every
+ *   decode error is). See docs/allocation-failure.md.
  * - Pointers. A NULL where a pointer is required is PMD_ERR_NULL_POINTER and
  *   changes nothing. Passing NULL to a _free function does nothing.
  *   Out-pointers are written only on PMD_OK, except *out_len (or *n) on
@@ -184,7 +190,8 @@ typedef enum pmd_result {
    */
   PMD_ERR_BUFFER_TOO_SMALL = 8,
   /**
-   * An allocation failed.
+   * An allocation failed; nothing leaked, and the handle can be freed
+   * (and, except after a decode, used again: docs/allocation-failure.md).
    */
   PMD_ERR_OUT_OF_MEMORY = 9,
   /**
@@ -519,7 +526,7 @@ const char *pmd_zlib_version(void);
  * Creates a configuration with websockets' defaults: no parameter
  * set, zlib's default level, memLevel 8, default strategy, require and
  * require_client_max_window_bits off. Returns NULL only when out of
- * memory. Free it with pmd_config_free. A config is read-only during
+ * memory (pmd_last_error then says so). Free it with pmd_config_free. A config is read-only during
  * negotiation and may be shared by any number of threads once set up;
  * setters must not run concurrently with any other use of it.
  */
@@ -638,8 +645,8 @@ enum pmd_result pmd_config_set_compress_threshold(struct pmd_config *cfg, size_t
  * are always enough.
  *
  * Results: PMD_OK; PMD_ERR_NULL_POINTER (cfg, out_len, or buf with
- * cap > 0); PMD_ERR_BUFFER_TOO_SMALL with *out_len the length needed.
- * Thread-safe on a shared config.
+ * cap > 0); PMD_ERR_BUFFER_TOO_SMALL with *out_len the length needed;
+ * PMD_ERR_OUT_OF_MEMORY. Thread-safe on a shared config.
  */
 enum pmd_result pmd_client_offer(const struct pmd_config *cfg,
                                  char *buf,
@@ -795,7 +802,7 @@ void pmd_header_free(struct pmd_header *h);
  * params with n > 0, or buf with cap > 0); PMD_ERR_INVALID_ARGUMENT when
  * the name or a parameter name is not a token or a value holds a byte no
  * header may carry; PMD_ERR_BUFFER_TOO_SMALL with *out_len the length
- * needed (buf NULL with cap 0 asks for the length).
+ * needed (buf NULL with cap 0 asks for the length); PMD_ERR_OUT_OF_MEMORY.
  */
 enum pmd_result pmd_header_build(const char *name,
                                  size_t name_len,
@@ -1067,7 +1074,7 @@ bool pmd_extension_can_send_shared(const struct pmd_extension *ext, const struct
  * `out->destroy(out->user)`. `cfg` is not referenced afterwards.
  *
  * Results: PMD_OK; PMD_ERR_NULL_POINTER when cfg or out is NULL (nothing
- * is written).
+ * is written); PMD_ERR_OUT_OF_MEMORY (nothing is written).
  */
 enum pmd_result pmd_client_factory_permessage_deflate(const struct pmd_config *cfg,
                                                       struct pmd_client_factory *out);
@@ -1083,7 +1090,7 @@ enum pmd_result pmd_client_factory_permessage_deflate(const struct pmd_config *c
  * Results: PMD_OK; PMD_ERR_NULL_POINTER; PMD_ERR_INVALID_ARGUMENT for a
  * config a server cannot use (client_max_window_bits =
  * PMD_WINDOW_BITS_NO_VALUE, or require_client_max_window_bits without
- * client_max_window_bits).
+ * client_max_window_bits); PMD_ERR_OUT_OF_MEMORY (nothing is written).
  */
 enum pmd_result pmd_server_factory_permessage_deflate(const struct pmd_config *cfg,
                                                       struct pmd_server_factory *out);
@@ -1097,8 +1104,9 @@ enum pmd_result pmd_server_factory_permessage_deflate(const struct pmd_config *c
 const struct pmd_extension_vtable *pmd_permessage_deflate_vtable(void);
 
 /**
- * Creates an empty negotiator. Returns NULL only when out of memory. Free
- * it with pmd_negotiator_free. Chains it produced do not refer to it.
+ * Creates an empty negotiator. Returns NULL only when out of memory
+ * (pmd_last_error then says so). Free it with pmd_negotiator_free.
+ * Chains it produced do not refer to it.
  */
 struct pmd_negotiator *pmd_negotiator_new(void);
 
@@ -1124,7 +1132,8 @@ void pmd_negotiator_free(struct pmd_negotiator *neg);
  * Results: PMD_OK; PMD_ERR_NULL_POINTER when neg, factory,
  * get_request_params or process_response_params is NULL;
  * PMD_ERR_INVALID_ARGUMENT when the name is NULL or not a token, or when
- * called from inside a callback. Thread-safe.
+ * called from inside a callback; PMD_ERR_OUT_OF_MEMORY (nothing is added
+ * and the caller still owns `factory->user`). Thread-safe.
  */
 enum pmd_result pmd_negotiator_add_client(struct pmd_negotiator *neg,
                                           const struct pmd_client_factory *factory);
@@ -1136,8 +1145,9 @@ enum pmd_result pmd_negotiator_add_client(struct pmd_negotiator *neg,
  *
  * Results: PMD_OK; PMD_ERR_NULL_POINTER when neg, factory or
  * process_request_params is NULL; PMD_ERR_INVALID_ARGUMENT when the name
- * is NULL or not a token, or when called from inside a callback.
- * Thread-safe.
+ * is NULL or not a token, or when called from inside a callback;
+ * PMD_ERR_OUT_OF_MEMORY (nothing is added and the caller still owns
+ * `factory->user`). Thread-safe.
  */
 enum pmd_result pmd_negotiator_add_server(struct pmd_negotiator *neg,
                                           const struct pmd_server_factory *factory);
@@ -1155,7 +1165,8 @@ enum pmd_result pmd_negotiator_add_server(struct pmd_negotiator *neg,
  * (buf NULL with cap 0 asks for it); PMD_ERR_INVALID_ARGUMENT when a
  * callback returned bad parameters (NULL array with n > 0, more than 1024,
  * a name or value that is not a token) or when called from inside a
- * callback; a callback's own error result. Thread-safe.
+ * callback; PMD_ERR_OUT_OF_MEMORY; a callback's own error result.
+ * Thread-safe.
  */
 enum pmd_result pmd_negotiator_client_offer(const struct pmd_negotiator *neg,
                                             char *buf,
@@ -1178,8 +1189,9 @@ enum pmd_result pmd_negotiator_client_offer(const struct pmd_negotiator *neg,
  * (unknown extension, or every factory declined): the client must fail
  * the WebSocket connection; PMD_ERR_INVALID_ARGUMENT when a callback
  * returned a bad instance (NULL vtable, a name that is not a token, a
- * missing encode or decode) or when called from inside a callback; any
- * other result a callback returned. On every failure, the extensions
+ * missing encode or decode) or when called from inside a callback;
+ * PMD_ERR_OUT_OF_MEMORY; any other result a callback returned. On every
+ * failure, the extensions
  * accepted so far are destroyed (last first) and *chain is unchanged.
  * Thread-safe.
  */
@@ -1207,9 +1219,9 @@ enum pmd_result pmd_negotiator_client_accept(const struct pmd_negotiator *neg,
  * HTTP 400); PMD_ERR_BUFFER_TOO_SMALL with *out_len the length needed:
  * the accepted extensions are destroyed and calling again renegotiates;
  * PMD_ERR_INVALID_ARGUMENT when a callback returned bad data or when
- * called from inside a callback; any other result a callback returned. On
- * every failure, the extensions accepted so far are destroyed (last
- * first) and *chain is unchanged. Thread-safe.
+ * called from inside a callback; PMD_ERR_OUT_OF_MEMORY; any other result
+ * a callback returned. On every failure, the extensions accepted so far
+ * are destroyed (last first) and *chain is unchanged. Thread-safe.
  */
 enum pmd_result pmd_negotiator_server_negotiate(const struct pmd_negotiator *neg,
                                                 const char *request,
@@ -1231,7 +1243,8 @@ enum pmd_result pmd_negotiator_server_negotiate(const struct pmd_negotiator *neg
  *
  * Results: PMD_OK; PMD_ERR_NULL_POINTER (chain, in, out, or in->data with
  * len > 0); the result an extension's encode returned (pmd_last_error
- * names the extension and its position); PMD_ERR_INVALID_ARGUMENT when an
+ * names the extension and its position), PMD_ERR_OUT_OF_MEMORY among
+ * them; PMD_ERR_INVALID_ARGUMENT when an
  * encode callback returned bad data (PMD_OK without writing the frame,
  * NULL data with len > 0, an opcode above 15) or a value that is not a
  * pmd_result, for a concurrent encode call, or from inside a callback.
@@ -1260,8 +1273,8 @@ enum pmd_result pmd_chain_encode(struct pmd_chain *chain,
  * pmd_chain_free; never free it.
  *
  * Results: PMD_OK; PMD_ERR_NULL_POINTER (nothing changes); the result an
- * extension's decode returned (pmd_result_close_code gives the close code
- * to send); PMD_ERR_PROTOCOL for a reserved bit left set;
+ * extension's decode returned, PMD_ERR_OUT_OF_MEMORY among them
+ * (pmd_result_close_code gives the close code to send); PMD_ERR_PROTOCOL for a reserved bit left set;
  * PMD_ERR_INVALID_ARGUMENT for bad data from a decode callback, a
  * concurrent decode call, or a call from inside a callback. Errors from
  * the extensions and the reserved-bit check are sticky: every later

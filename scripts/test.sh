@@ -30,6 +30,9 @@ step "C tests under valgrind"
 step "allocations per decoded message, counted from C (natively)"
 ./tests/c/alloc/run.sh
 
+step "allocation failure: every allocation of each scenario fails in turn, from C (natively)"
+./tests/c/oom/run.sh
+
 step "extension framework: C tests under valgrind"
 ./tests/c/framework/run.sh
 

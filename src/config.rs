@@ -3,6 +3,7 @@
 //! either role; a server refuses some combinations a server refuses.
 
 use crate::error::{Error, Result};
+use crate::fallible::detail;
 use crate::limit::NO_LIMIT;
 use crate::params::{check_window_bits, ClientBits};
 
@@ -77,7 +78,7 @@ fn window_bits(name: &str, bits: i32) -> Result<Option<u8>> {
     }
     check_window_bits(name, bits.into())
         .map(Some)
-        .map_err(|_| Error::invalid(format!("{name} must be 0 (unset) or 8..15, got {bits}")))
+        .map_err(|_| Error::invalid(detail!("{name} must be 0 (unset) or 8..15, got {bits}")))
 }
 
 impl Config {
@@ -92,7 +93,7 @@ impl Config {
         } else {
             window_bits("client_max_window_bits", bits)
                 .map_err(|_| {
-                    Error::invalid(format!(
+                    Error::invalid(detail!(
                         "client_max_window_bits must be 0 (unset), -1 (no value) or 8..15, got {bits}"
                     ))
                 })?
@@ -103,7 +104,7 @@ impl Config {
 
     pub fn set_compress_level(&mut self, level: i32) -> Result<()> {
         if !(-1..=9).contains(&level) {
-            return Err(Error::invalid(format!(
+            return Err(Error::invalid(detail!(
                 "compress level must be -1 or 0..9, got {level}"
             )));
         }
@@ -113,7 +114,7 @@ impl Config {
 
     pub fn set_mem_level(&mut self, mem_level: i32) -> Result<()> {
         if !(1..=9).contains(&mem_level) {
-            return Err(Error::invalid(format!("mem_level must be 1..9, got {mem_level}")));
+            return Err(Error::invalid(detail!("mem_level must be 1..9, got {mem_level}")));
         }
         self.compress.mem_level = mem_level;
         Ok(())
@@ -121,7 +122,7 @@ impl Config {
 
     pub fn set_strategy(&mut self, strategy: i32) -> Result<()> {
         if !(0..=STRATEGY_MAX).contains(&strategy) {
-            return Err(Error::invalid(format!(
+            return Err(Error::invalid(detail!(
                 "strategy must be 0..{STRATEGY_MAX}, got {strategy}"
             )));
         }

@@ -98,12 +98,34 @@ pub enum Error {
     /// reported it.
     #[error("{1}")]
     Returned(ErrorKind, String),
+    /// A failure of any kind with a static detail: building it allocates
+    /// nothing, so it can be reported when memory has run out.
+    #[error("{1}")]
+    Fixed(ErrorKind, &'static str),
+}
+
+/// What an error's detail can be built from. A `&str` is copied without
+/// aborting when memory runs out (the detail is then empty).
+pub trait IntoDetail {
+    fn into_detail(self) -> String;
+}
+
+impl IntoDetail for String {
+    fn into_detail(self) -> String {
+        self
+    }
+}
+
+impl IntoDetail for &str {
+    fn into_detail(self) -> String {
+        crate::fallible::string(self).unwrap_or_default()
+    }
 }
 
 impl Error {
     /// An error of any kind with its detail.
-    pub fn new(kind: ErrorKind, detail: impl Into<String>) -> Self {
-        let d = detail.into();
+    pub fn new(kind: ErrorKind, detail: impl IntoDetail) -> Self {
+        let d = detail.into_detail();
         match kind {
             ErrorKind::InvalidArgument => Error::InvalidArgument(d),
             ErrorKind::HeaderSyntax => Error::HeaderSyntax(d),
@@ -127,31 +149,68 @@ impl Error {
             Error::CorruptData(_) => ErrorKind::CorruptData,
             Error::OutOfMemory(_) => ErrorKind::OutOfMemory,
             Error::Internal(_) => ErrorKind::Internal,
-            Error::Returned(kind, _) => *kind,
+            Error::Returned(kind, _) | Error::Fixed(kind, _) => *kind,
         }
+    }
+
+    /// The one-line detail (what `Display` shows), without allocating.
+    pub fn detail(&self) -> &str {
+        match self {
+            Error::InvalidArgument(d)
+            | Error::HeaderSyntax(d)
+            | Error::Negotiation(d)
+            | Error::Protocol(d)
+            | Error::PayloadTooBig(d)
+            | Error::CorruptData(d)
+            | Error::OutOfMemory(d)
+            | Error::Internal(d)
+            | Error::Returned(_, d) => d,
+            Error::Fixed(_, d) => d,
+        }
+    }
+
+    /// A copy of this error that never aborts: when memory runs out, the
+    /// copy keeps the kind with a static detail. (`clone` would abort.)
+    pub fn duplicate(&self) -> Error {
+        match self {
+            Error::Fixed(kind, d) => Error::Fixed(*kind, d),
+            other => match crate::fallible::string(other.detail()) {
+                Ok(d) => Error::new(other.kind(), d),
+                Err(_) => Error::Fixed(other.kind(), "(detail lost: out of memory)"),
+            },
+        }
+    }
+
+    /// This kind with a static detail instead.
+    pub fn with_static(self, detail: &'static str) -> Error {
+        Error::Fixed(self.kind(), detail)
     }
 
     /// The same kind with the detail rewritten (to prefix where it
     /// happened).
     pub fn map_detail(self, f: impl FnOnce(&str) -> String) -> Self {
-        let detail = f(&self.to_string());
+        let detail = f(self.detail());
+        if detail.is_empty() {
+            // The new detail could not be built (out of memory): keep the old.
+            return self;
+        }
         Error::new(self.kind(), detail)
     }
 
-    pub fn invalid(msg: impl Into<String>) -> Self {
-        Error::InvalidArgument(msg.into())
+    pub fn invalid(msg: impl IntoDetail) -> Self {
+        Error::InvalidArgument(msg.into_detail())
     }
-    pub fn syntax(msg: impl Into<String>) -> Self {
-        Error::HeaderSyntax(msg.into())
+    pub fn syntax(msg: impl IntoDetail) -> Self {
+        Error::HeaderSyntax(msg.into_detail())
     }
-    pub fn negotiation(msg: impl Into<String>) -> Self {
-        Error::Negotiation(msg.into())
+    pub fn negotiation(msg: impl IntoDetail) -> Self {
+        Error::Negotiation(msg.into_detail())
     }
-    pub fn protocol(msg: impl Into<String>) -> Self {
-        Error::Protocol(msg.into())
+    pub fn protocol(msg: impl IntoDetail) -> Self {
+        Error::Protocol(msg.into_detail())
     }
-    pub fn corrupt(msg: impl Into<String>) -> Self {
-        Error::CorruptData(msg.into())
+    pub fn corrupt(msg: impl IntoDetail) -> Self {
+        Error::CorruptData(msg.into_detail())
     }
 
     /// The WebSocket close code an endpoint sends for this error, or 0.
@@ -175,6 +234,20 @@ mod tests {
         assert_eq!(Error::Internal("x".into()).close_code(), 1011);
         assert_eq!(Error::negotiation("x").close_code(), 0);
         assert_eq!(Error::syntax("x").close_code(), 0);
+    }
+
+    #[test]
+    fn duplicate_keeps_kind_and_detail_and_fixed_errors_allocate_nothing() {
+        for &kind in ErrorKind::ALL {
+            let e = Error::new(kind, "detail");
+            assert_eq!(e.duplicate(), e);
+            let f = Error::Fixed(kind, "static");
+            assert_eq!((f.kind(), f.detail()), (kind, "static"));
+            assert_eq!(f.duplicate(), f);
+        }
+        // A prefix that could not be built leaves the detail as it was.
+        let e = Error::protocol("x").map_detail(|_| String::new());
+        assert_eq!(e.to_string(), "x");
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! The two sides share nothing but a memory counter, so a writer thread and
 //! a reader thread may each own one.
 
+use crate::error::ErrorKind;
+use crate::fallible::detail;
 use std::sync::{Mutex, MutexGuard};
 
 use crate::config::{CompressSettings, Config};
@@ -73,7 +75,11 @@ fn is_reserved(opcode: u8) -> bool {
 fn prepare(buf: &mut Vec<u8>, held: &mut usize, counter: &MemoryCounter, last_len: usize) {
     buf.clear();
     if buf.capacity() > SHRINK_ABOVE && buf.capacity() / 4 > last_len {
-        buf.shrink_to(last_len.saturating_mul(2));
+        // Not shrink_to: a failed reallocation would abort. A new buffer,
+        // as large as shrink_to would leave, or empty (it grows fallibly
+        // when used) if even that cannot be had.
+        *buf = Vec::new();
+        let _ = buf.try_reserve_exact(last_len.saturating_mul(2));
     }
     counter.track(held, buf.capacity());
 }
@@ -122,7 +128,7 @@ impl Encoder {
     /// Ok(false): pass the frame through; Ok(true): the output is in buf.
     fn encode_frame(&mut self, frame: &Frame<'_>) -> Result<bool> {
         if frame.opcode > 15 || is_reserved(frame.opcode) {
-            return Err(Error::invalid(format!(
+            return Err(Error::invalid(detail!(
                 "cannot encode a frame with opcode {}",
                 frame.opcode
             )));
@@ -138,7 +144,7 @@ impl Encoder {
         match (frame.opcode != OP_CONT, self.in_message) {
             (false, false) => return Err(Error::invalid("continuation frame without a message in progress")),
             (true, true) => {
-                return Err(Error::invalid(format!(
+                return Err(Error::invalid(detail!(
                     "data frame (opcode {}) while a message is in progress: finish it with a FIN frame",
                     frame.opcode
                 )))
@@ -187,7 +193,10 @@ impl Encoder {
             if self.buf.ends_with(&TAIL) {
                 self.buf.truncate(self.buf.len() - TAIL.len());
             } else {
-                return Err(Error::Internal("deflate output does not end with 00 00 ff ff".into()));
+                return Err(Error::Fixed(
+                    ErrorKind::Internal,
+                    "deflate output does not end with 00 00 ff ff",
+                ));
             }
             if self.no_context_takeover {
                 // Each message starts from an empty window: the stream is
@@ -230,6 +239,9 @@ enum DecodeState {
         ended: bool,
         consumed: usize,
     },
+    /// Failed with this kind, whose boxed error memory could not hold
+    /// (see `Decoder::failed`); sticky.
+    Failed(ErrorKind),
 }
 
 /// The decompressing side.
@@ -245,6 +257,8 @@ pub struct Decoder {
     /// The window of a stream that compaction released (takeover only).
     history: Option<History>,
     state: DecodeState,
+    /// The sticky error, boxed to keep the handle small (when memory ran
+    /// out boxing it, `state` keeps its kind).
     failed: Option<Box<Error>>,
     limit: MessageLimit,
     buf: Vec<u8>,
@@ -259,7 +273,13 @@ impl Decoder {
     /// sticky: once one is returned, every later call returns it again.
     pub fn decode<'a>(&'a mut self, frame: &Frame<'a>, max_size: usize) -> Result<Frame<'a>> {
         if let Some(e) = &self.failed {
-            return Err(Error::clone(e));
+            return Err(e.duplicate());
+        }
+        if let DecodeState::Failed(kind) = self.state {
+            return Err(Error::Fixed(
+                kind,
+                "this side failed earlier (detail lost: out of memory)",
+            ));
         }
         let bound = self.limit.bound(frame.opcode, max_size);
         let result = self.decode_frame(frame, bound).and_then(|inflated| {
@@ -274,7 +294,10 @@ impl Decoder {
             }
             Ok(false) => Ok(*frame),
             Err(e) => {
-                self.failed = Some(Box::new(e.clone()));
+                match crate::fallible::try_box(e.duplicate()) {
+                    Ok(boxed) => self.failed = Some(boxed),
+                    Err(_) => self.state = DecodeState::Failed(e.kind()),
+                }
                 self.inflater = None;
                 self.history = None;
                 self.buf = Vec::new();
@@ -294,14 +317,14 @@ impl Decoder {
     fn decode_frame(&mut self, frame: &Frame<'_>, bound: Bound) -> Result<bool> {
         let op = frame.opcode;
         if op > 15 {
-            return Err(Error::invalid(format!("opcode {op} does not fit in 4 bits")));
+            return Err(Error::invalid(detail!("opcode {op} does not fit in 4 bits")));
         }
         if is_reserved(op) {
-            return Err(Error::protocol(format!("reserved opcode {op}")));
+            return Err(Error::protocol(detail!("reserved opcode {op}")));
         }
         if is_control(op) {
             if frame.rsv1 {
-                return Err(Error::protocol(format!("RSV1 set on a control frame (opcode {op})")));
+                return Err(Error::protocol(detail!("RSV1 set on a control frame (opcode {op})")));
             }
             return Ok(false);
         }
@@ -318,10 +341,12 @@ impl Decoder {
                     return Ok(false);
                 }
                 DecodeState::Compressed { .. } => {}
+                // decode() returns the sticky error before getting here.
+                DecodeState::Failed(kind) => return Err(Error::Fixed(kind, "this side failed earlier")),
             }
         } else {
             if self.state != DecodeState::Idle {
-                return Err(Error::protocol(format!(
+                return Err(Error::protocol(detail!(
                     "data frame (opcode {op}) while a fragmented message is in progress"
                 )));
             }
@@ -375,7 +400,10 @@ impl Decoder {
 
     fn inflate_frame(&mut self, frame: &Frame<'_>, bound: Bound) -> Result<()> {
         let DecodeState::Compressed { consumed, .. } = self.state else {
-            return Err(Error::Internal("inflating outside a compressed message".into()));
+            return Err(Error::Fixed(
+                ErrorKind::Internal,
+                "inflating outside a compressed message",
+            ));
         };
         let end = consumed.saturating_add(frame.data.len());
         // A small last frame whose sender stripped the tail goes to zlib
@@ -405,7 +433,7 @@ impl Decoder {
             self.feed(&TAIL, end, bound, false)?;
         }
         if !self.inflater.as_deref().is_some_and(Inflater::at_block_boundary) {
-            return Err(Error::corrupt(format!(
+            return Err(Error::corrupt(detail!(
                 "invalid DEFLATE data at input byte {end}: the message ends inside a DEFLATE block"
             )));
         }
@@ -428,12 +456,15 @@ impl Decoder {
                     None => Inflater::new(self.window_bits, self.strict_window, &self.counter)?,
                 };
                 self.history = None;
-                self.inflater.insert(Box::new(i))
+                self.inflater.insert(crate::fallible::try_box(i)?)
             }
         };
         while !input.is_empty() {
             let DecodeState::Compressed { ended, .. } = self.state else {
-                return Err(Error::Internal("inflating outside a compressed message".into()));
+                return Err(Error::Fixed(
+                    ErrorKind::Internal,
+                    "inflating outside a compressed message",
+                ));
             };
             // After BFINAL only empty blocks may follow: allow no output.
             let (call_limit, before) = if ended {
@@ -449,7 +480,7 @@ impl Decoder {
             let hint = input.len().saturating_add(256);
             let (used, status) = inflater.inflate(input, &mut self.buf, call_limit, offset, hint)?;
             if ended && self.buf.len() > before {
-                return Err(Error::corrupt(format!(
+                return Err(Error::corrupt(detail!(
                     "invalid DEFLATE data at input byte {}: data after a final (BFINAL) block",
                     offset + used
                 )));
@@ -499,7 +530,7 @@ impl PerMessageDeflate {
     pub fn new(agreed: Agreed, settings: &CompressSettings) -> Result<PerMessageDeflate> {
         check_window_bits("remote_max_window_bits", agreed.remote_max_window_bits.into())?;
         check_window_bits("local_max_window_bits", agreed.local_max_window_bits.into())?;
-        let counter = MemoryCounter::default();
+        let counter = MemoryCounter::try_new()?;
         Ok(PerMessageDeflate {
             agreed,
             encoder: Mutex::new(Encoder {
@@ -612,6 +643,10 @@ impl PerMessageDeflate {
 /// A side reached through `&mut`: no lock, but a side poisoned by a panic
 /// stays unusable.
 fn side<T>(m: &mut Mutex<T>) -> Result<&mut T> {
-    m.get_mut()
-        .map_err(|_| Error::Internal("a side of this extension failed internally earlier".into()))
+    m.get_mut().map_err(|_| {
+        Error::Fixed(
+            ErrorKind::Internal,
+            "a side of this extension failed internally earlier",
+        )
+    })
 }

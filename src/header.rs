@@ -3,6 +3,7 @@
 //! one element back. RFC 6455 section 9.1.
 
 use crate::error::{Error, Result};
+use crate::fallible::{self, detail};
 
 /// A header value longer than this is refused, never parsed slowly.
 pub const MAX_HEADER_LEN: usize = 64 * 1024;
@@ -43,8 +44,10 @@ pub struct Element {
 }
 
 impl Element {
-    pub fn param_refs(&self) -> Vec<ParamRef<'_>> {
-        self.params.iter().map(Param::as_ref).collect()
+    pub fn param_refs(&self) -> Result<Vec<ParamRef<'_>>> {
+        let mut out = fallible::vec_with_capacity(self.params.len())?;
+        out.extend(self.params.iter().map(Param::as_ref));
+        Ok(out)
     }
 }
 
@@ -65,9 +68,9 @@ fn is_ows(b: u8) -> bool {
 /// Describes the byte at `pos` for error messages: "'x' at offset 3" or "end".
 fn describe(input: &[u8], pos: usize) -> String {
     match input.get(pos) {
-        None => format!("end of value at offset {pos}"),
-        Some(&b) if b.is_ascii_graphic() => format!("'{}' at offset {pos}", b as char),
-        Some(&b) => format!("byte 0x{b:02x} at offset {pos}"),
+        None => detail!("end of value at offset {pos}"),
+        Some(&b) if b.is_ascii_graphic() => detail!("'{}' at offset {pos}", b as char),
+        Some(&b) => detail!("byte 0x{b:02x} at offset {pos}"),
     }
 }
 
@@ -89,7 +92,7 @@ impl<'a> Parser<'a> {
     }
 
     fn fail<T>(&self, what: &str) -> Result<T> {
-        Err(Error::syntax(format!(
+        Err(Error::syntax(detail!(
             "invalid Sec-WebSocket-Extensions value: expected {what}, found {}",
             describe(self.input, self.pos)
         )))
@@ -103,8 +106,8 @@ impl<'a> Parser<'a> {
         if self.pos == start {
             return self.fail(what);
         }
-        // tchar is ASCII, so this cannot fail.
-        Ok(String::from_utf8_lossy(&self.input[start..self.pos]).into_owned())
+        // tchar is ASCII: the bytes are valid UTF-8.
+        fallible::lossy_string(&self.input[start..self.pos])
     }
 
     /// A quoted-string (the opening quote is at `pos`), unescaped; the result
@@ -116,7 +119,7 @@ impl<'a> Parser<'a> {
         loop {
             match self.peek() {
                 None => {
-                    return Err(Error::syntax(format!(
+                    return Err(Error::syntax(detail!(
                         "invalid Sec-WebSocket-Extensions value: unterminated quoted string at offset {open}"
                     )))
                 }
@@ -128,31 +131,31 @@ impl<'a> Parser<'a> {
                     self.pos += 1;
                     match self.peek() {
                         Some(b) if b == b'\t' || b == b' ' || (0x21..=0x7e).contains(&b) || b >= 0x80 => {
-                            out.push(b);
+                            fallible::push(&mut out, b)?;
                             self.pos += 1;
                         }
                         _ => return self.fail("an escaped character"),
                     }
                 }
                 Some(b) if b == b'\t' || b == b' ' || (0x21..=0x7e).contains(&b) || b >= 0x80 => {
-                    out.push(b);
+                    fallible::push(&mut out, b)?;
                     self.pos += 1;
                 }
                 Some(_) => return self.fail("a quoted-string character"),
             }
         }
         if !is_token(&out) {
-            return Err(Error::syntax(format!(
+            return Err(Error::syntax(detail!(
                 "invalid Sec-WebSocket-Extensions value: quoted value at offset {open} is not a token"
             )));
         }
-        Ok(String::from_utf8_lossy(&out).into_owned())
+        fallible::lossy_string(&out)
     }
 
     fn param(&mut self) -> Result<Param> {
         self.n_params += 1;
         if self.n_params > MAX_PARAMS {
-            return Err(Error::syntax(format!(
+            return Err(Error::syntax(detail!(
                 "Sec-WebSocket-Extensions value too long: more than {MAX_PARAMS} parameters"
             )));
         }
@@ -184,7 +187,8 @@ impl<'a> Parser<'a> {
             }
             self.pos += 1;
             self.skip_ows();
-            params.push(self.param()?);
+            let param = self.param()?;
+            fallible::push(&mut params, param)?;
         }
     }
 }
@@ -194,7 +198,7 @@ impl<'a> Parser<'a> {
 /// elements. Linear in the input; bounded by the MAX_* limits.
 pub fn parse(input: &[u8]) -> Result<Vec<Element>> {
     if input.len() > MAX_HEADER_LEN {
-        return Err(Error::syntax(format!(
+        return Err(Error::syntax(detail!(
             "Sec-WebSocket-Extensions value too long: {} bytes, at most {MAX_HEADER_LEN}",
             input.len()
         )));
@@ -224,33 +228,42 @@ pub fn parse(input: &[u8]) -> Result<Vec<Element>> {
             return p.fail("',' or ';'");
         }
         if elements.len() == MAX_ELEMENTS {
-            return Err(Error::syntax(format!(
+            return Err(Error::syntax(detail!(
                 "Sec-WebSocket-Extensions value too long: more than {MAX_ELEMENTS} elements"
             )));
         }
-        elements.push(p.element()?);
+        let element = p.element()?;
+        fallible::push(&mut elements, element)?;
     }
 }
 
 /// Appends `value` to `out` as a quoted-string, escaping '"' and '\'.
 fn push_quoted(out: &mut String, value: &[u8]) -> Result<()> {
-    out.push('"');
+    push_char(out, '"')?;
     for &b in value {
         match b {
             b'"' | b'\\' => {
-                out.push('\\');
-                out.push(b as char);
+                push_char(out, '\\')?;
+                push_char(out, b as char)?;
             }
-            b'\t' | 0x20..=0x7e => out.push(b as char),
+            b'\t' | 0x20..=0x7e => push_char(out, b as char)?,
             _ => {
-                return Err(Error::invalid(format!(
+                return Err(Error::invalid(detail!(
                     "parameter value byte 0x{b:02x} cannot be sent in a header"
                 )))
             }
         }
     }
-    out.push('"');
-    Ok(())
+    push_char(out, '"')
+}
+
+fn push_char(out: &mut String, c: char) -> Result<()> {
+    fallible::push_str(out, c.encode_utf8(&mut [0; 4]))
+}
+
+/// Appends a token (ASCII, checked by the caller).
+fn push_token(out: &mut String, token: &[u8]) -> Result<()> {
+    fallible::push_str(out, std::str::from_utf8(token).unwrap_or("\u{FFFD}"))
 }
 
 /// Serialises one extension element: the name, then "; param" or
@@ -258,26 +271,28 @@ fn push_quoted(out: &mut String, value: &[u8]) -> Result<()> {
 /// as a quoted string. Names must be tokens.
 pub fn build(name: &[u8], params: &[ParamRef<'_>]) -> Result<String> {
     if !is_token(name) {
-        return Err(Error::invalid(format!(
+        return Err(Error::invalid(detail!(
             "extension name {:?} is not a token",
-            String::from_utf8_lossy(name)
+            fallible::Lossy(name)
         )));
     }
-    let mut out = String::with_capacity(name.len() + params.len() * 28);
-    out.push_str(&String::from_utf8_lossy(name));
+    let mut out = String::new();
+    out.try_reserve(name.len().saturating_add(params.len().saturating_mul(28)))
+        .map_err(|_| fallible::oom("out of memory building a header value"))?;
+    push_token(&mut out, name)?;
     for p in params {
         if !is_token(p.name) {
-            return Err(Error::invalid(format!(
+            return Err(Error::invalid(detail!(
                 "parameter name {:?} is not a token",
-                String::from_utf8_lossy(p.name)
+                fallible::Lossy(p.name)
             )));
         }
-        out.push_str("; ");
-        out.push_str(&String::from_utf8_lossy(p.name));
+        fallible::push_str(&mut out, "; ")?;
+        push_token(&mut out, p.name)?;
         if let Some(v) = p.value {
-            out.push('=');
+            push_char(&mut out, '=')?;
             if is_token(v) {
-                out.push_str(&String::from_utf8_lossy(v));
+                push_token(&mut out, v)?;
             } else {
                 push_quoted(&mut out, v)?;
             }
@@ -397,7 +412,7 @@ mod tests {
         );
         let parsed = parse(s.as_bytes()).unwrap();
         assert_eq!(parsed.len(), 1);
-        assert_eq!(parsed[0].param_refs(), params.to_vec());
+        assert_eq!(parsed[0].param_refs().unwrap(), params.to_vec());
     }
 
     #[test]

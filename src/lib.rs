@@ -13,6 +13,7 @@
 pub mod config;
 pub mod error;
 pub mod extension;
+pub mod fallible;
 pub mod ffi;
 pub mod framework;
 pub mod header;

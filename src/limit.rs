@@ -4,6 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::extension::{OP_BINARY, OP_CONT, OP_TEXT};
+use crate::fallible::detail;
 
 /// "No limit", for the per-call `max_size` and the per-message limit alike.
 pub const NO_LIMIT: usize = usize::MAX;
@@ -95,13 +96,13 @@ impl Bound {
         if self.message {
             too_big_message(max_message)
         } else {
-            Error::PayloadTooBig(format!("decoded frame exceeds max_size of {} bytes", self.bytes))
+            Error::PayloadTooBig(detail!("decoded frame exceeds max_size of {} bytes", self.bytes))
         }
     }
 }
 
 fn too_big_message(max: usize) -> Error {
-    Error::PayloadTooBig(format!("message exceeds the max message size of {max} bytes"))
+    Error::PayloadTooBig(detail!("message exceeds the max message size of {max} bytes"))
 }
 
 #[cfg(test)]

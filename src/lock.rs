@@ -2,6 +2,7 @@
 //! held or poisoned one gives. A poisoned lock means a panic inside it,
 //! already reported as an internal error: the object is unusable.
 
+use crate::fallible::detail;
 use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use crate::error::Error;
@@ -10,7 +11,7 @@ use crate::error::Error;
 /// a time.
 pub fn lock<'a, T>(m: &'a Mutex<T>, what: &str) -> Result<MutexGuard<'a, T>, Error> {
     m.lock()
-        .map_err(|_| Error::Internal(format!("the {what} failed internally earlier: free it")))
+        .map_err(|_| Error::Internal(detail!("the {what} failed internally earlier: free it")))
 }
 
 /// Takes `m`, the lock of one side of a handle whose calls on a side must
@@ -19,7 +20,7 @@ pub fn lock_side<'a, T>(m: &'a Mutex<T>, side: &str, handle: &str) -> Result<Mut
     m.try_lock().map_err(|e| match e {
         TryLockError::WouldBlock => overlap(side, handle),
         TryLockError::Poisoned(_) => {
-            Error::Internal(format!("the {side} side failed internally earlier: free the {handle}"))
+            Error::Internal(detail!("the {side} side failed internally earlier: free the {handle}"))
         }
     })
 }
@@ -27,7 +28,7 @@ pub fn lock_side<'a, T>(m: &'a Mutex<T>, side: &str, handle: &str) -> Result<Mut
 /// The error for a call on a side of a handle while another call on that
 /// side runs.
 pub fn overlap(side: &str, handle: &str) -> Error {
-    Error::invalid(format!(
+    Error::invalid(detail!(
         "concurrent calls on the {side} side of one {handle}: the calls on a side must not overlap"
     ))
 }

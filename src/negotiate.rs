@@ -7,21 +7,22 @@
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::extension::Agreed;
+use crate::fallible::detail;
 use crate::header::{self, ParamRef};
-use crate::params::{self, ClientBits, Params, StaticParam};
+use crate::params::{self, ClientBits, Params, Params4};
 
 /// The extension's registered name.
 pub const NAME: &str = "permessage-deflate";
 
 fn check_not_accepted(accepted: &[&[u8]], verb: &str) -> Result<()> {
     if accepted.iter().any(|a| *a == NAME.as_bytes()) {
-        return Err(Error::negotiation(format!("{verb} duplicate {NAME}")));
+        return Err(Error::negotiation(detail!("{verb} duplicate {NAME}")));
     }
     Ok(())
 }
 
 /// A client's offer: the configured parameters, each only when set.
-pub fn client_request_params(cfg: &Config) -> Vec<StaticParam> {
+pub fn client_request_params(cfg: &Config) -> Params4 {
     params::build(&Params {
         server_no_context_takeover: cfg.server_no_context_takeover,
         client_no_context_takeover: cfg.client_no_context_takeover,
@@ -30,10 +31,10 @@ pub fn client_request_params(cfg: &Config) -> Vec<StaticParam> {
     })
 }
 
-/// The Sec-WebSocket-Extensions value a client sends.
-pub fn client_offer(cfg: &Config) -> String {
-    // NAME and the parameters are tokens, so building cannot fail.
-    header::build(NAME.as_bytes(), &params::refs(&client_request_params(cfg))).unwrap_or_default()
+/// The Sec-WebSocket-Extensions value a client sends. NAME and the
+/// parameters are tokens: only an allocation can fail.
+pub fn client_offer(cfg: &Config) -> Result<String> {
+    header::build(NAME.as_bytes(), &client_request_params(cfg).refs())
 }
 
 /// A client reads the server's response parameters for permessage-deflate.
@@ -64,7 +65,7 @@ pub fn client_process_response(cfg: &Config, response: &[ParamRef<'_>], accepted
         (Some(15), None) => 15,
         (Some(_), None) => return Err(Error::negotiation("expected server_max_window_bits")),
         (Some(n), Some(m)) if m > n => {
-            return Err(Error::negotiation(format!(
+            return Err(Error::negotiation(detail!(
                 "unsupported server_max_window_bits {m} (offered {n})"
             )))
         }
@@ -81,11 +82,11 @@ pub fn client_process_response(cfg: &Config, response: &[ParamRef<'_>], accepted
     };
     let client_bits = match (cfg.client_max_window_bits, resp_client) {
         (None, None) => 15,
-        (None, Some(m)) => return Err(Error::negotiation(format!("unexpected client_max_window_bits {m}"))),
+        (None, Some(m)) => return Err(Error::negotiation(detail!("unexpected client_max_window_bits {m}"))),
         (Some(ClientBits::NoValue), m) => m.unwrap_or(15),
         (Some(ClientBits::Bits(n)), None) => n,
         (Some(ClientBits::Bits(n)), Some(m)) if m > n => {
-            return Err(Error::negotiation(format!(
+            return Err(Error::negotiation(detail!(
                 "unsupported client_max_window_bits {m} (offered {n})"
             )))
         }
@@ -102,11 +103,7 @@ pub fn client_process_response(cfg: &Config, response: &[ParamRef<'_>], accepted
 
 /// A server reads one client offer; on success, the response parameters and
 /// what was agreed.
-pub fn server_process_request(
-    cfg: &Config,
-    request: &[ParamRef<'_>],
-    accepted: &[&[u8]],
-) -> Result<(Vec<StaticParam>, Agreed)> {
+pub fn server_process_request(cfg: &Config, request: &[ParamRef<'_>], accepted: &[&[u8]]) -> Result<(Params4, Agreed)> {
     let cfg_client_bits = cfg.validate_for_server()?;
     check_not_accepted(accepted, "skipped")?;
     let req = params::extract(request, true)?;
@@ -167,7 +164,7 @@ pub fn client_accept(cfg: &Config, response: &[u8]) -> Result<Option<Agreed>> {
     let mut agreed = None;
     for element in elements.iter().filter(|e| e.name == NAME) {
         let accepted: &[&[u8]] = if agreed.is_some() { &[NAME.as_bytes()] } else { &[] };
-        agreed = Some(client_process_response(cfg, &element.param_refs(), accepted)?);
+        agreed = Some(client_process_response(cfg, &element.param_refs()?, accepted)?);
     }
     Ok(agreed)
 }
@@ -180,9 +177,9 @@ pub fn server_negotiate(cfg: &Config, request: &[u8]) -> Result<Option<(String, 
     let elements = header::parse(request)?;
     let mut last_reason = None;
     for element in elements.iter().filter(|e| e.name == NAME) {
-        match server_process_request(cfg, &element.param_refs(), &[]) {
+        match server_process_request(cfg, &element.param_refs()?, &[]) {
             Ok((params, agreed)) => {
-                let value = header::build(NAME.as_bytes(), &params::refs(&params))?;
+                let value = header::build(NAME.as_bytes(), &params.refs())?;
                 return Ok(Some((value, agreed)));
             }
             // A declined offer: try the next one.
@@ -192,8 +189,8 @@ pub fn server_negotiate(cfg: &Config, request: &[u8]) -> Result<Option<(String, 
     }
     if cfg.require {
         return Err(Error::negotiation(match last_reason {
-            Some(reason) => format!("no acceptable {NAME} offer (last one declined: {reason})"),
-            None => format!("{NAME} is required but was not offered"),
+            Some(reason) => detail!("no acceptable {NAME} offer (last one declined: {reason})"),
+            None => detail!("{NAME} is required but was not offered"),
         }));
     }
     Ok(None)

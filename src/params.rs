@@ -2,6 +2,7 @@
 //! and validate them from one element, and serialise agreed values. This is
 //! websockets' `_extract_parameters` and `_build_parameters`.
 
+use crate::fallible::detail;
 use std::ffi::CStr;
 
 use crate::error::{Error, Result};
@@ -34,7 +35,7 @@ pub fn check_window_bits(name: &str, bits: i64) -> Result<u8> {
     u8::try_from(bits)
         .ok()
         .filter(|b| (MIN_WINDOW_BITS..=MAX_WINDOW_BITS).contains(b))
-        .ok_or_else(|| Error::invalid(format!("{name} must be 8..15, got {bits}")))
+        .ok_or_else(|| Error::invalid(detail!("{name} must be 8..15, got {bits}")))
 }
 
 /// A serialised parameter: static, NUL-terminated strings, so that it can
@@ -78,8 +79,8 @@ fn bits_str(bits: u8) -> &'static CStr {
     BITS_STR[usize::from(bits.clamp(MIN_WINDOW_BITS, MAX_WINDOW_BITS) - MIN_WINDOW_BITS)]
 }
 
-fn lossy(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+fn lossy(b: &[u8]) -> crate::fallible::Lossy<'_> {
+    crate::fallible::Lossy(b)
 }
 
 fn parse_bits(name: &str, value: Option<&[u8]>) -> Result<u8> {
@@ -92,13 +93,13 @@ fn parse_bits(name: &str, value: Option<&[u8]>) -> Result<u8> {
 
 fn invalid_value(name: &str, value: Option<&[u8]>) -> Error {
     match value {
-        Some(v) => Error::negotiation(format!("invalid value for parameter {name}: {}", lossy(v))),
-        None => Error::negotiation(format!("invalid value for parameter {name}: (none)")),
+        Some(v) => Error::negotiation(detail!("invalid value for parameter {name}: {}", lossy(v))),
+        None => Error::negotiation(detail!("invalid value for parameter {name}: (none)")),
     }
 }
 
 fn duplicate(name: &str) -> Error {
-    Error::negotiation(format!("duplicate parameter {name}"))
+    Error::negotiation(detail!("duplicate parameter {name}"))
 }
 
 /// Validates one element's parameters. `is_server` is true when a server
@@ -113,7 +114,7 @@ pub fn extract(params: &[ParamRef<'_>], is_server: bool) -> Result<Params> {
             n if n == CLIENT_NO_CONTEXT_TAKEOVER.as_bytes() => (1, CLIENT_NO_CONTEXT_TAKEOVER),
             n if n == SERVER_MAX_WINDOW_BITS.as_bytes() => (2, SERVER_MAX_WINDOW_BITS),
             n if n == CLIENT_MAX_WINDOW_BITS.as_bytes() => (3, CLIENT_MAX_WINDOW_BITS),
-            other => return Err(Error::negotiation(format!("invalid parameter name {}", lossy(other)))),
+            other => return Err(Error::negotiation(detail!("invalid parameter name {}", lossy(other)))),
         };
         if std::mem::replace(&mut seen[index], true) {
             return Err(duplicate(name));
@@ -142,13 +143,59 @@ pub fn extract(params: &[ParamRef<'_>], is_server: bool) -> Result<Params> {
     Ok(out)
 }
 
+/// Up to the four parameters, serialised: a fixed array, so that building
+/// them allocates nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Params4 {
+    list: [StaticParam; 4],
+    len: usize,
+}
+
+impl Params4 {
+    fn push(&mut self, p: StaticParam) {
+        self.list[self.len] = p;
+        self.len += 1;
+    }
+
+    /// Parameters as parsed-header references.
+    pub fn refs(&self) -> Refs4 {
+        Refs4 {
+            list: self.list.map(|p| p.as_ref()),
+            len: self.len,
+        }
+    }
+}
+
+/// `Params4::refs`: the same parameters as `ParamRef`s.
+pub struct Refs4 {
+    list: [ParamRef<'static>; 4],
+    len: usize,
+}
+
+impl std::ops::Deref for Refs4 {
+    type Target = [ParamRef<'static>];
+    fn deref(&self) -> &[ParamRef<'static>] {
+        &self.list[..self.len]
+    }
+}
+
+impl std::ops::Deref for Params4 {
+    type Target = [StaticParam];
+    fn deref(&self) -> &[StaticParam] {
+        &self.list[..self.len]
+    }
+}
+
 /// Serialises parameters in the order websockets uses; each only when set.
-pub fn build(p: &Params) -> Vec<StaticParam> {
-    let mut out = Vec::with_capacity(4);
+pub fn build(p: &Params) -> Params4 {
     let flag = |name| StaticParam { name, value: None };
     let bits = |name, b| StaticParam {
         name,
         value: Some(bits_str(b)),
+    };
+    let mut out = Params4 {
+        list: [flag(C_SERVER_NO_CONTEXT_TAKEOVER); 4],
+        len: 0,
     };
     if p.server_no_context_takeover {
         out.push(flag(C_SERVER_NO_CONTEXT_TAKEOVER));
@@ -165,11 +212,6 @@ pub fn build(p: &Params) -> Vec<StaticParam> {
         None => {}
     }
     out
-}
-
-/// Parameters as parsed-header references.
-pub fn refs(list: &[StaticParam]) -> Vec<ParamRef<'static>> {
-    list.iter().map(StaticParam::as_ref).collect()
 }
 
 #[cfg(test)]
@@ -205,7 +247,7 @@ mod tests {
             }
         );
         assert_eq!(
-            refs(&build(&got)),
+            build(&got).refs().to_vec(),
             vec![
                 pr("server_no_context_takeover", None),
                 pr("client_no_context_takeover", None),

@@ -2,9 +2,11 @@
 //! allocations go through a counting allocator, so that an extension can
 //! report what it holds (`pmd_extension_memory_usage`), not an estimate.
 
+use crate::error::ErrorKind;
+use crate::fallible::detail;
 use std::ffi::{c_int, c_uint, c_void};
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 
 use libz_sys as z;
 
@@ -42,7 +44,7 @@ impl History {
         // only writes the length.
         let ret = unsafe { get(&mut *s.strm, std::ptr::null_mut(), &mut len) };
         if ret != z::Z_OK {
-            return Err(Error::Internal(format!("{what}GetDictionary failed (code {ret})")));
+            return Err(Error::Internal(detail!("{what}GetDictionary failed (code {ret})")));
         }
         if len == 0 {
             return Ok(None);
@@ -50,21 +52,22 @@ impl History {
         let mut bytes = Vec::new();
         bytes
             .try_reserve_exact(len as usize)
-            .map_err(|_| Error::OutOfMemory(format!("cannot keep {len} bytes of history")))?;
+            .map_err(|_| crate::fallible::oom("out of memory keeping a stream's history"))?;
         bytes.resize(len as usize, 0);
         let mut got: c_uint = 0;
         // SAFETY: bytes holds len bytes, the length zlib just reported for
         // this same, unchanged stream.
         let ret = unsafe { get(&mut *s.strm, bytes.as_mut_ptr(), &mut got) };
         if ret != z::Z_OK || got != len {
-            return Err(Error::Internal(format!("{what}GetDictionary failed (code {ret})")));
+            return Err(Error::Internal(detail!("{what}GetDictionary failed (code {ret})")));
         }
         let bytes = bytes.into_boxed_slice();
         s.counter.add(bytes.len());
-        Ok(Some(History(Box::new(HistoryInner {
+        let inner = HistoryInner {
             bytes,
             counter: s.counter.clone(),
-        }))))
+        };
+        Ok(Some(History(crate::fallible::try_box(inner)?)))
     }
 
     pub fn len(&self) -> usize {
@@ -95,19 +98,54 @@ pub fn zlib_version() -> &'static std::ffi::CStr {
 }
 
 /// Bytes currently allocated, shared by every stream and buffer of one
-/// extension. Cloning shares the count.
-#[derive(Debug, Clone, Default)]
-pub struct MemoryCounter(Arc<AtomicUsize>);
+/// extension. Cloning shares the count. An `Arc` would do, but creating
+/// one aborts when memory runs out and stable Rust has no `Arc::try_new`:
+/// this is the same reference count, allocated fallibly.
+#[derive(Debug)]
+pub struct MemoryCounter(NonNull<CounterInner>);
+
+#[derive(Debug)]
+struct CounterInner {
+    bytes: AtomicUsize,
+    refs: AtomicUsize,
+}
+
+// SAFETY: the shared state is two atomics; the pointer is freed only by
+// the last owner (see Drop), as with Arc<AtomicUsize>.
+unsafe impl Send for MemoryCounter {}
+// SAFETY: as above: &MemoryCounter only reaches atomics.
+unsafe impl Sync for MemoryCounter {}
 
 impl MemoryCounter {
+    /// A new count at 0; PMD_ERR_OUT_OF_MEMORY if it cannot be allocated.
+    pub fn try_new() -> Result<MemoryCounter> {
+        let inner = crate::fallible::try_box(CounterInner {
+            bytes: AtomicUsize::new(0),
+            refs: AtomicUsize::new(1),
+        })?;
+        // Box::into_raw is never NULL.
+        Ok(MemoryCounter(NonNull::from(Box::leak(inner))))
+    }
+
+    fn inner(&self) -> &CounterInner {
+        // SAFETY: the allocation lives while any owner does (refs > 0),
+        // and self is one.
+        unsafe { self.0.as_ref() }
+    }
+
+    /// The counted bytes, for zlib's allocator (the `opaque` pointer).
+    fn atomic(&self) -> &AtomicUsize {
+        &self.inner().bytes
+    }
+
     pub fn get(&self) -> usize {
-        self.0.load(Ordering::Relaxed)
+        self.atomic().load(Ordering::Relaxed)
     }
     pub fn add(&self, n: usize) {
-        self.0.fetch_add(n, Ordering::Relaxed);
+        self.atomic().fetch_add(n, Ordering::Relaxed);
     }
     pub fn sub(&self, n: usize) {
-        self.0.fetch_sub(n, Ordering::Relaxed);
+        self.atomic().fetch_sub(n, Ordering::Relaxed);
     }
     /// Moves the count from `*held` to `now` (a buffer grew or shrank).
     pub fn track(&self, held: &mut usize, now: usize) {
@@ -121,6 +159,26 @@ impl MemoryCounter {
             self.sub(*held - now);
         }
         *held = now;
+    }
+}
+
+impl Clone for MemoryCounter {
+    fn clone(&self) -> Self {
+        // Relaxed, as Arc::clone: a new owner is made from an existing one.
+        self.inner().refs.fetch_add(1, Ordering::Relaxed);
+        MemoryCounter(self.0)
+    }
+}
+
+impl Drop for MemoryCounter {
+    fn drop(&mut self) {
+        // Release/Acquire, as Arc's drop: the last owner sees every use.
+        if self.inner().refs.fetch_sub(1, Ordering::Release) == 1 {
+            std::sync::atomic::fence(Ordering::Acquire);
+            // SAFETY: this was the last owner; the pointer came from
+            // Box::leak in try_new and is freed once, here.
+            drop(unsafe { Box::from_raw(self.0.as_ptr()) });
+        }
     }
 }
 
@@ -172,8 +230,8 @@ struct Stream {
 }
 
 impl Stream {
-    fn new(counter: &MemoryCounter) -> Stream {
-        let strm = Box::new(z::z_stream {
+    fn new(counter: &MemoryCounter) -> Result<Stream> {
+        let strm = crate::fallible::try_box(z::z_stream {
             next_in: std::ptr::null_mut(),
             avail_in: 0,
             total_in: 0,
@@ -184,34 +242,45 @@ impl Stream {
             state: std::ptr::null_mut(),
             zalloc,
             zfree,
-            opaque: Arc::as_ptr(&counter.0) as *mut c_void,
+            opaque: (counter.atomic() as *const AtomicUsize).cast_mut().cast::<c_void>(),
             data_type: 0,
             adler: 0,
             reserved: 0,
-        });
-        Stream {
+        })?;
+        Ok(Stream {
             strm,
             counter: counter.clone(),
-        }
+        })
     }
 
     /// zlib's message for the last error, if any.
-    fn msg(&self) -> String {
+    fn msg(&self) -> &str {
         if self.strm.msg.is_null() {
-            return "unknown error".into();
+            return "unknown error";
         }
         // SAFETY: zlib sets msg to a static NUL-terminated string.
         unsafe { std::ffi::CStr::from_ptr(self.strm.msg) }
-            .to_string_lossy()
-            .into_owned()
+            .to_str()
+            .unwrap_or("(message not UTF-8)")
     }
 }
 
 fn init_error(what: &str, ret: c_int) -> Error {
     match ret {
-        z::Z_MEM_ERROR => Error::OutOfMemory(format!("out of memory initialising the {what} stream")),
-        z::Z_VERSION_ERROR => Error::Internal(format!("incompatible zlib version for the {what} stream")),
-        _ => Error::Internal(format!("zlib refused the {what} stream settings (code {ret})")),
+        z::Z_MEM_ERROR => crate::fallible::oom(match what {
+            "deflate" => "out of memory initialising the deflate stream",
+            _ => "out of memory initialising the inflate stream",
+        }),
+        z::Z_VERSION_ERROR => Error::Internal(detail!("incompatible zlib version for the {what} stream")),
+        _ => Error::Internal(detail!("zlib refused the {what} stream settings (code {ret})")),
+    }
+}
+
+/// inflateSetDictionary allocates the window: Z_MEM_ERROR is out of memory.
+fn set_dictionary_error(ret: c_int) -> Error {
+    match ret {
+        z::Z_MEM_ERROR => crate::fallible::oom("out of memory setting an inflate window"),
+        _ => Error::Internal(detail!("inflateSetDictionary failed (code {ret})")),
     }
 }
 
@@ -236,7 +305,7 @@ fn spare(out: &mut Vec<u8>, want: usize, limit: usize) -> Result<usize> {
             .min(len.saturating_add(room));
         let grow = target - len;
         out.try_reserve_exact(grow)
-            .map_err(|_| Error::OutOfMemory(format!("cannot grow a buffer by {grow} bytes")))?;
+            .map_err(|_| crate::fallible::oom("out of memory growing an output buffer"))?;
     }
     Ok((out.capacity() - len).min(room).min(c_uint::MAX as usize))
 }
@@ -255,7 +324,7 @@ impl Deflater {
     /// `window_bits` is the agreed 8..15; 8 compresses with zlib's 9, whose
     /// output never reaches back more than 250 bytes (see `params` and RFC 7692 section 7.1.2).
     pub fn new(window_bits: u8, settings: &CompressSettings, counter: &MemoryCounter) -> Result<Deflater> {
-        let mut s = Stream::new(counter);
+        let mut s = Stream::new(counter)?;
         let wbits = c_int::from(window_bits.clamp(9, 15));
         // SAFETY: strm is a valid, boxed z_stream with our allocator set;
         // the version and size describe the zlib we link.
@@ -291,7 +360,7 @@ impl Deflater {
         // (zlib copies it, keeping at most its window's size).
         let ret = unsafe { z::deflateSetDictionary(&mut *d.s.strm, history.bytes().as_ptr(), history.len() as c_uint) };
         if ret != z::Z_OK {
-            return Err(Error::Internal(format!("deflateSetDictionary failed (code {ret})")));
+            return Err(Error::Internal(detail!("deflateSetDictionary failed (code {ret})")));
         }
         Ok(d)
     }
@@ -302,7 +371,7 @@ impl Deflater {
         // SAFETY: the stream was initialised by deflateInit2_.
         match unsafe { z::deflateReset(&mut *self.s.strm) } {
             z::Z_OK => Ok(()),
-            ret => Err(Error::Internal(format!("deflateReset failed (code {ret})"))),
+            ret => Err(Error::Internal(detail!("deflateReset failed (code {ret})"))),
         }
     }
 
@@ -367,7 +436,7 @@ impl Deflater {
                 z::Z_OK | z::Z_BUF_ERROR if strm.avail_in == 0 && strm.avail_out != 0 => break Ok(()),
                 z::Z_OK => {}
                 _ => {
-                    break Err(Error::Internal(format!(
+                    break Err(Error::Internal(detail!(
                         "deflate failed (code {ret}): {}",
                         self.s.msg()
                     )))
@@ -434,7 +503,7 @@ impl Inflater {
     /// Otherwise calls are as large as the output allows, and zlib refuses
     /// only distances beyond its kept window plus the call's own output.
     pub fn new(window_bits: u8, strict: bool, counter: &MemoryCounter) -> Result<Inflater> {
-        let mut s = Stream::new(counter);
+        let mut s = Stream::new(counter)?;
         let wbits = c_int::from(window_bits.clamp(8, 15));
         // SAFETY: strm is a valid, boxed z_stream with our allocator set.
         let ret = unsafe {
@@ -532,19 +601,19 @@ impl Inflater {
                 z::Z_OK => {}
                 z::Z_BUF_ERROR if strm.avail_out == 0 => {}
                 z::Z_DATA_ERROR => {
-                    break Err(Error::corrupt(format!(
+                    break Err(Error::corrupt(detail!(
                         "invalid DEFLATE data at input byte {at}: {}",
                         self.s.msg()
                     )))
                 }
                 z::Z_NEED_DICT => {
-                    break Err(Error::corrupt(format!(
+                    break Err(Error::corrupt(detail!(
                         "invalid DEFLATE data at input byte {at}: stream needs a preset dictionary"
                     )))
                 }
-                z::Z_MEM_ERROR => break Err(Error::OutOfMemory("out of memory while inflating".into())),
+                z::Z_MEM_ERROR => break Err(Error::Fixed(ErrorKind::OutOfMemory, "out of memory while inflating")),
                 _ => {
-                    break Err(Error::Internal(format!(
+                    break Err(Error::Internal(detail!(
                         "inflate failed (code {ret}): {}",
                         self.s.msg()
                     )))
@@ -575,7 +644,7 @@ impl Inflater {
         // most its window's size).
         let ret = unsafe { z::inflateSetDictionary(&mut *i.s.strm, history.bytes().as_ptr(), history.len() as c_uint) };
         if ret != z::Z_OK {
-            return Err(Error::Internal(format!("inflateSetDictionary failed (code {ret})")));
+            return Err(set_dictionary_error(ret));
         }
         Ok(i)
     }
@@ -592,7 +661,7 @@ impl Inflater {
         // SAFETY: the stream was initialised by inflateInit2_.
         match unsafe { z::inflateReset(&mut *self.s.strm) } {
             z::Z_OK => Ok(()),
-            ret => Err(Error::Internal(format!("inflateReset failed (code {ret})"))),
+            ret => Err(Error::Internal(detail!("inflateReset failed (code {ret})"))),
         }
     }
 
@@ -601,7 +670,12 @@ impl Inflater {
     pub fn restart_keeping_window(&mut self) -> Result<()> {
         if self.window.is_empty() {
             let size = 1usize << self.window_bits;
-            self.window = vec![0u8; size];
+            let mut window = Vec::new();
+            window
+                .try_reserve_exact(size)
+                .map_err(|_| crate::fallible::oom("out of memory keeping an inflate window"))?;
+            window.resize(size, 0);
+            self.window = window;
             self.s.counter.add(size);
         }
         let mut len: c_uint = 0;
@@ -609,7 +683,7 @@ impl Inflater {
         // copies for this stream.
         let ret = unsafe { inflateGetDictionary(&mut *self.s.strm, self.window.as_mut_ptr(), &mut len) };
         if ret != z::Z_OK {
-            return Err(Error::Internal(format!("inflateGetDictionary failed (code {ret})")));
+            return Err(Error::Internal(detail!("inflateGetDictionary failed (code {ret})")));
         }
         self.reset()?;
         if len == 0 {
@@ -619,7 +693,7 @@ impl Inflater {
         // len bytes, which window holds.
         match unsafe { z::inflateSetDictionary(&mut *self.s.strm, self.window.as_ptr(), len) } {
             z::Z_OK => Ok(()),
-            ret => Err(Error::Internal(format!("inflateSetDictionary failed (code {ret})"))),
+            ret => Err(set_dictionary_error(ret)),
         }
     }
 }
@@ -638,7 +712,7 @@ mod tests {
 
     #[test]
     fn counts_allocations_and_releases_them() {
-        let counter = MemoryCounter::default();
+        let counter = MemoryCounter::try_new().unwrap();
         let d = Deflater::new(15, &CompressSettings::default(), &counter).unwrap();
         let with_deflate = counter.get();
         // 2^(15+2) + 2^(8+9) = 256 KiB plus state.
@@ -662,7 +736,7 @@ mod tests {
 
     #[test]
     fn the_window_kept_across_bfinal_is_counted_and_released() {
-        let counter = MemoryCounter::default();
+        let counter = MemoryCounter::try_new().unwrap();
         let mut i = Inflater::new(15, false, &counter).unwrap();
         let mut out = Vec::new();
         let bfinal_hello = [0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
@@ -680,7 +754,7 @@ mod tests {
 
     #[test]
     fn sync_flush_ends_with_tail_and_matches_rfc() {
-        let counter = MemoryCounter::default();
+        let counter = MemoryCounter::try_new().unwrap();
         let mut d = Deflater::new(15, &CompressSettings::default(), &counter).unwrap();
         let mut out = Vec::new();
         d.compress_sync(b"Hello", &mut out, 64).unwrap();
@@ -746,7 +820,7 @@ mod tests {
 
     #[test]
     fn inflate_respects_the_limit() {
-        let counter = MemoryCounter::default();
+        let counter = MemoryCounter::try_new().unwrap();
         let mut d = Deflater::new(15, &CompressSettings::default(), &counter).unwrap();
         let mut compressed = Vec::new();
         d.compress_sync(&vec![b'a'; 100_000], &mut compressed, 64).unwrap();
@@ -760,7 +834,7 @@ mod tests {
 
     #[test]
     fn corrupt_data_names_the_offset() {
-        let counter = MemoryCounter::default();
+        let counter = MemoryCounter::try_new().unwrap();
         let mut i = Inflater::new(15, false, &counter).unwrap();
         let err = i
             .inflate(&[0xff, 0xff, 0xff], &mut Vec::new(), usize::MAX, 0, 64)
@@ -780,7 +854,7 @@ mod boundary_tests {
     /// mode on at entry), and must not hide the one the previous call saw.
     #[test]
     fn a_buffer_filled_exactly_keeps_the_block_boundary() {
-        let counter = MemoryCounter::default();
+        let counter = MemoryCounter::try_new().unwrap();
         for size in [MIN_SPARE, 100, 1000, 5000] {
             let message: Vec<u8> = (0..size).map(|k| (k * 7 % 251) as u8).collect();
             let mut d = Deflater::new(15, &CompressSettings::default(), &counter).unwrap();

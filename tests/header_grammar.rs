@@ -405,7 +405,7 @@ fn build_then_parse_gives_back_the_elements() {
     let mut rng = Rng::new(2);
     for _ in 0..2000 {
         let e = random_element(&mut rng);
-        let built = build(e.name.as_bytes(), &e.param_refs()).unwrap();
+        let built = build(e.name.as_bytes(), &e.param_refs().unwrap()).unwrap();
         assert_eq!(parse(built.as_bytes()).unwrap(), vec![e.clone()], "{built}");
         // The exact form of docs/header.md: name, then "; p" or "; p=v".
         let mut want = e.name.clone();
@@ -428,7 +428,7 @@ fn built_elements_joined_with_commas_parse_back_as_a_list() {
         let list: Vec<Element> = (0..1 + rng.below(8)).map(|_| random_element(&mut rng)).collect();
         let joined = list
             .iter()
-            .map(|e| build(e.name.as_bytes(), &e.param_refs()).unwrap())
+            .map(|e| build(e.name.as_bytes(), &e.param_refs().unwrap()).unwrap())
             .collect::<Vec<_>>()
             .join(", ");
         assert_eq!(parse(joined.as_bytes()).unwrap(), list, "{joined}");
@@ -439,7 +439,7 @@ fn built_elements_joined_with_commas_parse_back_as_a_list() {
 fn parse_then_build_normalises_spacing_and_quotes() {
     let parsed = parse(b" permessage-deflate ;client_max_window_bits ;\tserver_max_window_bits = \"10\" ").unwrap();
     assert_eq!(parsed.len(), 1);
-    let built = build(parsed[0].name.as_bytes(), &parsed[0].param_refs()).unwrap();
+    let built = build(parsed[0].name.as_bytes(), &parsed[0].param_refs().unwrap()).unwrap();
     assert_eq!(
         built,
         "permessage-deflate; client_max_window_bits; server_max_window_bits=10"

@@ -60,7 +60,7 @@ fn owned(params: &[ParamRef<'_>]) -> Params {
 }
 
 fn process(c: &Config, params: &Params) -> Result<(Params, Agreed), Error> {
-    server_process_request(c, &refs(params), &[]).map(|(r, a)| (owned(&pmdeflate::params::refs(&r)), a))
+    server_process_request(c, &refs(params), &[]).map(|(r, a)| (owned(&r.refs()), a))
 }
 
 /// The agreed values as the server sees them, and the response that must

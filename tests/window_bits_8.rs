@@ -269,7 +269,7 @@ fn a_negotiated_8_works_both_ways() {
     let mut client_cfg = Config::default();
     client_cfg.set_client_max_window_bits(-1).unwrap();
     client_cfg.set_server_max_window_bits(8).unwrap();
-    let offer = pmdeflate::negotiate::client_offer(&client_cfg);
+    let offer = pmdeflate::negotiate::client_offer(&client_cfg).unwrap();
     let (response, server_agreed) = server_negotiate(&server_cfg, offer.as_bytes()).unwrap().unwrap();
     assert_eq!(
         response,

@@ -562,7 +562,9 @@ fn a_bomb_over_ten_thousand_frames_through_a_chain() {
     const FRAMES: usize = 10_000;
     let (payload, cuts) = bomb(64 * MIB, FRAMES);
     let mut chain = framework::Chain::<NoCustom>::new();
-    chain.push(Member::deflate(ext(agreed(false, false, 15, 15)))).unwrap();
+    chain
+        .push(Member::deflate(ext(agreed(false, false, 15, 15))).unwrap())
+        .unwrap();
     chain.set_max_message_size(MIB).unwrap();
     let mut failed_at = None;
     for i in 0..FRAMES {

@@ -26,15 +26,17 @@ pub const PMD_STRATEGY_FIXED: i32 = 4;
 /// Creates a configuration with websockets' defaults: no parameter
 /// set, zlib's default level, memLevel 8, default strategy, require and
 /// require_client_max_window_bits off. Returns NULL only when out of
-/// memory. Free it with pmd_config_free. A config is read-only during
+/// memory (pmd_last_error then says so). Free it with pmd_config_free. A config is read-only during
 /// negotiation and may be shared by any number of threads once set up;
 /// setters must not run concurrently with any other use of it.
 #[no_mangle]
 pub extern "C" fn pmd_config_new() -> *mut pmd_config {
+    let func = crate::ffi::fn_name!();
     guard_value(std::ptr::null_mut(), || {
-        into_handle(pmd_config {
+        let made = into_handle(pmd_config {
             inner: Config::default(),
-        })
+        });
+        crate::ffi::handle_or_null(func, made)
     })
 }
 

@@ -52,7 +52,7 @@ pub unsafe extern "C" fn pmd_encoder_new(
         *out = into_handle(pmd_encoder {
             window_bits: enc.window_bits(),
             inner: Mutex::new(enc),
-        });
+        })?;
         Ok(())
     })
 }

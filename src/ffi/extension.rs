@@ -31,7 +31,7 @@ pub struct pmd_extension(pub(crate) PerMessageDeflate);
 
 /// Builds a handle for an agreed extension.
 pub(crate) fn new_extension(agreed: Agreed, cfg: &Config) -> Result<*mut pmd_extension, Error> {
-    Ok(into_handle(pmd_extension(PerMessageDeflate::for_config(agreed, cfg)?)))
+    into_handle(pmd_extension(PerMessageDeflate::for_config(agreed, cfg)?))
 }
 
 /// Builds an extension directly from agreed parameters (websockets'

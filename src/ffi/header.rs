@@ -1,5 +1,6 @@
 //! `pmd_header` and `pmd_param`: the Sec-WebSocket-Extensions grammar in C.
 
+use crate::fallible::{self, detail};
 use std::ffi::c_char;
 
 use crate::error::Error;
@@ -38,21 +39,19 @@ pub(crate) fn static_param(p: &StaticParam) -> pmd_param {
 pub(crate) unsafe fn read_params<'a>(params: *const pmd_param, n: usize) -> Result<Vec<ParamRef<'a>>, Error> {
     // SAFETY: forwarded caller guarantee.
     let params = unsafe { array(params, n, "params") }?;
-    params
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            // SAFETY: forwarded caller guarantee for each element's strings.
-            let name = unsafe { bytes(p.name, p.name_len, &format!("params[{i}].name"), false) }?;
-            let value = if p.value.is_null() {
-                None
-            } else {
-                // SAFETY: as above.
-                Some(unsafe { bytes(p.value, p.value_len, "value", false) }?)
-            };
-            Ok(ParamRef { name, value })
-        })
-        .collect()
+    let mut out = fallible::vec_with_capacity(params.len())?;
+    for (i, p) in params.iter().enumerate() {
+        // SAFETY: forwarded caller guarantee for each element's strings.
+        let name = unsafe { bytes(p.name, p.name_len, &detail!("params[{i}].name"), false) }?;
+        let value = if p.value.is_null() {
+            None
+        } else {
+            // SAFETY: as above.
+            Some(unsafe { bytes(p.value, p.value_len, "value", false) }?)
+        };
+        out.push(ParamRef { name, value });
+    }
+    Ok(out)
 }
 
 /// A parsed Sec-WebSocket-Extensions value: owned strings (each followed by
@@ -73,42 +72,43 @@ unsafe impl Send for pmd_header {}
 unsafe impl Sync for pmd_header {}
 
 impl pmd_header {
-    fn new(parsed: Vec<header::Element>) -> pmd_header {
+    fn new(parsed: Vec<header::Element>) -> Result<pmd_header, Error> {
         let mut storage = Vec::new();
-        let mut keep = |s: &str| -> (*const c_char, usize) {
-            let mut v = Vec::with_capacity(s.len() + 1);
+        // Copies a string, NUL-terminated, into storage; failing, not
+        // aborting, when memory runs out.
+        let mut keep = |s: &str| -> Result<(*const c_char, usize), Error> {
+            let mut v = fallible::vec_with_capacity(s.len() + 1)?;
             v.extend_from_slice(s.as_bytes());
             v.push(0);
+            // Exact capacity: into_boxed_slice does not reallocate.
             let b = v.into_boxed_slice();
             let p = (b.as_ptr().cast::<c_char>(), s.len());
-            storage.push(b);
-            p
+            fallible::push(&mut storage, b)?;
+            Ok(p)
         };
-        let elements = parsed
-            .iter()
-            .map(|e| {
-                let name = keep(&e.name);
-                let params = e
-                    .params
-                    .iter()
-                    .map(|p| {
-                        let (name, name_len) = keep(&p.name);
-                        let (value, value_len) = p.value.as_deref().map_or((std::ptr::null(), 0), &mut keep);
-                        pmd_param {
-                            name,
-                            name_len,
-                            value,
-                            value_len,
-                        }
-                    })
-                    .collect();
-                (name, params)
-            })
-            .collect();
-        pmd_header {
+        let mut elements = fallible::vec_with_capacity(parsed.len())?;
+        for e in &parsed {
+            let name = keep(&e.name)?;
+            let mut params = fallible::vec_with_capacity(e.params.len())?;
+            for p in &e.params {
+                let (name, name_len) = keep(&p.name)?;
+                let (value, value_len) = match p.value.as_deref() {
+                    Some(v) => keep(v)?,
+                    None => (std::ptr::null(), 0),
+                };
+                params.push(pmd_param {
+                    name,
+                    name_len,
+                    value,
+                    value_len,
+                });
+            }
+            elements.push((name, params));
+        }
+        Ok(pmd_header {
             _storage: storage,
             elements,
-        }
+        })
     }
 }
 
@@ -134,7 +134,7 @@ pub unsafe extern "C" fn pmd_header_parse(value: *const c_char, len: usize, out:
         // SAFETY: as above.
         let out = unsafe { req_mut(out, "out") }?;
         let parsed = header::parse(value)?;
-        *out = into_handle(pmd_header::new(parsed));
+        *out = into_handle(pmd_header::new(parsed)?)?;
         Ok(())
     })
 }
@@ -183,7 +183,7 @@ pub unsafe extern "C" fn pmd_header_get(
             return Err(null(what));
         }
         let ((name_ptr, len), element_params) = h.elements.get(index).ok_or_else(|| {
-            Error::invalid(format!(
+            Error::invalid(detail!(
                 "index {index} out of range: the header has {} elements",
                 h.elements.len()
             ))
@@ -224,7 +224,7 @@ pub unsafe extern "C" fn pmd_header_free(h: *mut pmd_header) {
 /// params with n > 0, or buf with cap > 0); PMD_ERR_INVALID_ARGUMENT when
 /// the name or a parameter name is not a token or a value holds a byte no
 /// header may carry; PMD_ERR_BUFFER_TOO_SMALL with *out_len the length
-/// needed (buf NULL with cap 0 asks for the length).
+/// needed (buf NULL with cap 0 asks for the length); PMD_ERR_OUT_OF_MEMORY.
 ///
 /// # Safety
 /// Every pointer is NULL or valid for the stated lengths.

@@ -4,6 +4,7 @@
 //! calls the safe core.
 #![allow(non_camel_case_types)]
 
+use crate::fallible::detail;
 use std::cell::RefCell;
 use std::ffi::{c_char, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -48,66 +49,72 @@ const VERSION: &CStr = match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_V
     Err(_) => panic!("the crate version has no NUL"),
 };
 
-/// Room for pmd_last_error's text, NUL included; longer details are cut.
-const LAST_ERROR_CAP: usize = 512;
+/// Room for the last error's detail, NUL included; a longer one is cut.
+pub(crate) const LAST_ERROR_CAP: usize = 512;
 
-/// A thread's last failure detail, NUL-terminated, in place: recording one
-/// allocates nothing, so it works when memory is short and leaves no block
-/// behind in the heap (a small block kept from a failure in a burst of
-/// connections would keep the heap below it resident).
-pub(crate) struct LastError {
+thread_local! {
+    /// The calling thread's last failure, NUL-terminated ("" until one
+    /// happens). A fixed buffer, so that recording a failure allocates
+    /// nothing and works when memory has run out; no destructor either.
+    pub(crate) static LAST_ERROR: RefCell<[u8; LAST_ERROR_CAP]> = const { RefCell::new([0; LAST_ERROR_CAP]) };
+}
+
+/// Writes into a fixed buffer, cutting at a character boundary when full
+/// and at an interior NUL (C cannot show what follows one).
+struct Truncating<'a> {
+    buf: &'a mut [u8],
     len: usize,
-    text: [u8; LAST_ERROR_CAP],
+    done: bool,
 }
 
-impl LastError {
-    pub(crate) const EMPTY: LastError = LastError {
-        len: 0,
-        text: [0; LAST_ERROR_CAP],
-    };
-
-    fn set(&mut self, args: std::fmt::Arguments<'_>) {
-        self.len = 0;
-        // Only this writer's own Err (never returned) could fail the write.
-        let _ = std::fmt::write(self, args);
-        self.text[self.len] = 0;
-    }
-
-    fn as_c_str(&self) -> &CStr {
-        CStr::from_bytes_until_nul(&self.text[..=self.len]).unwrap_or(c"")
-    }
-
-    pub(crate) fn to_text(&self) -> String {
-        self.as_c_str().to_string_lossy().into_owned()
-    }
-}
-
-impl std::fmt::Write for LastError {
-    /// Appends what fits (keeping room for the NUL), cut at a character
-    /// boundary; an interior NUL ends the text, which C could not show.
+impl std::fmt::Write for Truncating<'_> {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let room = LAST_ERROR_CAP - 1 - self.len;
-        let mut end = s.len().min(room);
-        while !s.is_char_boundary(end) {
-            end -= 1;
+        if self.done {
+            return Ok(());
         }
-        let part = &s.as_bytes()[..end];
-        let part = &part[..part.iter().position(|&b| b == 0).unwrap_or(part.len())];
-        self.text[self.len..self.len + part.len()].copy_from_slice(part);
-        self.len += part.len();
+        let s = match s.find('\0') {
+            Some(i) => {
+                self.done = true;
+                &s[..i]
+            }
+            None => s,
+        };
+        // One byte stays for the NUL.
+        let room = self.buf.len() - 1 - self.len;
+        let mut take = s.len().min(room);
+        while !s.is_char_boundary(take) {
+            take -= 1;
+        }
+        self.buf[self.len..self.len + take].copy_from_slice(&s.as_bytes()[..take]);
+        self.len += take;
+        if take < s.len() {
+            self.done = true;
+        }
         Ok(())
     }
 }
 
-thread_local! {
-    /// The calling thread's last failure; empty until one happens.
-    pub(crate) static LAST_ERROR: RefCell<LastError> = const { RefCell::new(LastError::EMPTY) };
-}
-
-fn set_last_error(args: std::fmt::Arguments<'_>) {
+/// Records "func: detail" as the calling thread's last error, without
+/// allocating.
+fn set_last_error(func: &str, err: &Error) {
     // During thread exit the thread-local may be gone: drop the detail
     // rather than panic across the boundary.
-    let _ = LAST_ERROR.try_with(|e| e.borrow_mut().set(args));
+    let _ = LAST_ERROR.try_with(|cell| {
+        let Ok(mut buf) = cell.try_borrow_mut() else { return };
+        let mut w = Truncating {
+            buf: &mut buf[..],
+            len: 0,
+            done: false,
+        };
+        let detail = match err.detail() {
+            "" if err.kind() == ErrorKind::OutOfMemory => "out of memory",
+            "" => "(no detail: out of memory)",
+            d => d,
+        };
+        let _ = std::fmt::Write::write_fmt(&mut w, format_args!("{func}: {detail}"));
+        let end = w.len;
+        buf[end] = 0;
+    });
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -151,9 +158,9 @@ pub(crate) fn run_guarded(func: &str, body: impl FnOnce() -> Result<(), Error>) 
     let err = match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => return pmd_result::PMD_OK,
         Ok(Err(e)) => e,
-        Err(payload) => Error::Internal(format!("internal error (panic): {}", panic_message(&*payload))),
+        Err(payload) => Error::Internal(detail!("internal error (panic): {}", panic_message(&*payload))),
     };
-    set_last_error(format_args!("{}: {err}", export_name(func)));
+    set_last_error(export_name(func), &err);
     pmd_result::from(err.kind())
 }
 
@@ -164,14 +171,14 @@ pub(crate) fn guard_value<T>(fallback: T, body: impl FnOnce() -> T) -> T {
 }
 
 pub(crate) fn null(what: &str) -> Error {
-    Error::new(ErrorKind::NullPointer, format!("{what} is NULL"))
+    Error::new(ErrorKind::NullPointer, detail!("{what} is NULL"))
 }
 
 /// The error for a caller buffer of `cap` where `needed` is required.
 pub(crate) fn too_small(needed: usize, cap: usize) -> Error {
     Error::new(
         ErrorKind::BufferTooSmall,
-        format!("buffer too small: {needed} bytes needed, {cap} available"),
+        detail!("buffer too small: {needed} bytes needed, {cap} available"),
     )
 }
 
@@ -262,9 +269,19 @@ pub(crate) unsafe fn write_str(s: &[u8], buf: *mut c_char, cap: usize, out_len: 
     Ok(())
 }
 
-/// Creates a C handle from a Rust value.
-pub(crate) fn into_handle<T>(value: T) -> *mut T {
-    Box::into_raw(Box::new(value))
+/// Creates a C handle from a Rust value; PMD_ERR_OUT_OF_MEMORY when the
+/// allocation fails (the value is dropped).
+pub(crate) fn into_handle<T>(value: T) -> Result<*mut T, Error> {
+    Ok(Box::into_raw(crate::fallible::try_box(value)?))
+}
+
+/// For constructors that return a handle: NULL on failure, with
+/// `pmd_last_error` recorded (`func` as for `run_guarded`).
+pub(crate) fn handle_or_null<T>(func: &str, made: Result<*mut T, Error>) -> *mut T {
+    made.unwrap_or_else(|e| {
+        set_last_error(export_name(func), &e);
+        std::ptr::null_mut()
+    })
 }
 
 /// Takes back and drops a handle made by `into_handle`; NULL is a no-op.
@@ -290,7 +307,7 @@ pub(crate) unsafe fn free_handle<T>(p: *mut T) {
 pub extern "C" fn pmd_last_error() -> *const c_char {
     guard_value(c"".as_ptr(), || {
         LAST_ERROR
-            .try_with(|e| e.borrow().as_c_str().as_ptr())
+            .try_with(|e| e.as_ptr().cast::<c_char>().cast_const())
             .unwrap_or(c"".as_ptr())
     })
 }
@@ -323,6 +340,29 @@ mod tests {
         // SAFETY: pmd_last_error returns a live NUL-terminated string.
         let msg = unsafe { CStr::from_ptr(pmd_last_error()) }.to_str().unwrap().to_owned();
         assert_eq!(msg, "pmd_some_export: bad");
+    }
+
+    #[test]
+    fn last_error_is_cut_to_its_buffer_at_a_char_boundary_and_at_a_nul() {
+        let last = || {
+            // SAFETY: pmd_last_error returns a live NUL-terminated string.
+            unsafe { CStr::from_ptr(pmd_last_error()) }.to_str().unwrap().to_owned()
+        };
+        // "f: " then 'é' (2 bytes) repeated: the cut falls inside one.
+        let long = "é".repeat(LAST_ERROR_CAP);
+        set_last_error("f", &Error::invalid(long));
+        let got = last();
+        assert!(
+            got.len() < LAST_ERROR_CAP && got.len() >= LAST_ERROR_CAP - 3,
+            "{}",
+            got.len()
+        );
+        assert!(got.starts_with("f: éé"));
+        set_last_error("g", &Error::invalid("before\0after"));
+        assert_eq!(last(), "g: before");
+        // An empty detail (it could not be formatted): the kind says it.
+        set_last_error("h", &Error::OutOfMemory(String::new()));
+        assert_eq!(last(), "h: out of memory");
     }
 
     #[test]

@@ -41,10 +41,12 @@ unsafe fn write_params(list: &[StaticParam], out: *mut pmd_param, cap: usize, n:
 unsafe fn read_accepted<'a>(accepted: *const *const c_char, n: usize) -> Result<Vec<&'a [u8]>, Error> {
     // SAFETY: forwarded caller guarantee.
     let list = unsafe { array(accepted, n, "accepted") }?;
-    // SAFETY: each entry is NULL or a NUL-terminated string.
-    list.iter()
-        .map(|&p| unsafe { cstr(p, "an accepted extension name") })
-        .collect()
+    let mut out = crate::fallible::vec_with_capacity(list.len())?;
+    for &p in list {
+        // SAFETY: each entry is NULL or a NUL-terminated string.
+        out.push(unsafe { cstr(p, "an accepted extension name") }?);
+    }
+    Ok(out)
 }
 
 /// Creates the extension for `agreed` and stores it in `*ext`.
@@ -77,8 +79,8 @@ fn deliver_with(
 /// are always enough.
 ///
 /// Results: PMD_OK; PMD_ERR_NULL_POINTER (cfg, out_len, or buf with
-/// cap > 0); PMD_ERR_BUFFER_TOO_SMALL with *out_len the length needed.
-/// Thread-safe on a shared config.
+/// cap > 0); PMD_ERR_BUFFER_TOO_SMALL with *out_len the length needed;
+/// PMD_ERR_OUT_OF_MEMORY. Thread-safe on a shared config.
 ///
 /// # Safety
 /// Pointers are NULL or valid; `buf` has `cap` writable bytes.
@@ -94,7 +96,7 @@ pub unsafe extern "C" fn pmd_client_offer(
         let cfg = unsafe { req(cfg, "cfg") }?;
         let offer = negotiate::client_offer(&cfg.inner);
         // SAFETY: as above.
-        unsafe { write_str(offer.as_bytes(), buf, cap, out_len) }
+        unsafe { write_str(offer?.as_bytes(), buf, cap, out_len) }
     })
 }
 

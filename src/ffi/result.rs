@@ -27,7 +27,8 @@ pub enum pmd_result {
     PMD_ERR_CORRUPT_DATA = 7,
     /// A caller buffer is too small; *out_len holds the size needed.
     PMD_ERR_BUFFER_TOO_SMALL = 8,
-    /// An allocation failed.
+    /// An allocation failed; nothing leaked, and the handle can be freed
+    /// (and, except after a decode, used again: docs/allocation-failure.md).
     PMD_ERR_OUT_OF_MEMORY = 9,
     /// A bug caught at the boundary; the handle must be freed.
     PMD_ERR_INTERNAL = 10,

@@ -8,6 +8,7 @@
 //! were promised. The result of a call is handed to a continuation while
 //! every member's side is still held: it borrows their buffers.
 
+use crate::fallible::{detail, oom};
 use std::sync::Mutex;
 
 use crate::error::{Error, Result};
@@ -19,7 +20,7 @@ use crate::lock::{lock, lock_side};
 
 /// Prefixes an error's detail, keeping its kind (and so its result code).
 pub fn annotate(e: Error, prefix: &str) -> Error {
-    e.map_detail(|m| format!("{prefix}: {m}"))
+    e.map_detail(|m| detail!("{prefix}: {m}"))
 }
 
 /// The decode side's own state.
@@ -63,7 +64,15 @@ impl<C: Custom> Chain<C> {
     /// Appends an extension: it encodes after, and decodes before, the
     /// ones already there.
     pub fn push(&mut self, member: Member<C>) -> Result<()> {
-        self.names.push(member.name()?);
+        let name = member.name()?;
+        // Room in both lists first, so that they stay in step on failure.
+        self.names
+            .try_reserve(1)
+            .map_err(|_| oom("out of memory adding to a chain"))?;
+        self.members
+            .try_reserve(1)
+            .map_err(|_| oom("out of memory adding to a chain"))?;
+        self.names.push(name);
         self.members.push(member);
         Ok(())
     }
@@ -81,6 +90,8 @@ impl<C: Custom> Chain<C> {
         &self.members
     }
 
+    /// The names in order (for tests and diagnostics; it allocates, so the
+    /// C paths do not use it).
     pub fn names(&self) -> Vec<&str> {
         self.names.iter().map(String::as_str).collect()
     }
@@ -107,7 +118,7 @@ impl<C: Custom> Chain<C> {
         let Some(member) = self.members.get(i) else {
             return Ok(k(frame));
         };
-        let own = |e| annotate(e, &format!("extension {} (#{i}) encode", self.names[i]));
+        let own = |e| annotate(e, &detail!("extension {} (#{i}) encode", self.names[i]));
         member.encode(frame, own, |out| self.encode_from(i + 1, out, k))
     }
 
@@ -128,7 +139,7 @@ impl<C: Custom> Chain<C> {
     pub fn decode<R>(&self, frame: &Frame<'_>, max_size: usize, k: impl FnOnce(&Frame<'_>) -> R) -> Result<R> {
         let mut side = lock_side(&self.decoding, "decode", "chain")?;
         if let Some(e) = &side.failed {
-            return Err(e.clone());
+            return Err(e.duplicate());
         }
         let _turn = self.custom_turn()?;
         let bound = side.limit.bound(frame.opcode, max_size);
@@ -144,7 +155,7 @@ impl<C: Custom> Chain<C> {
                 Error::PayloadTooBig(_) if bound.message => bound.exceeded(side.limit.max()),
                 e => e,
             };
-            side.failed = Some(e.clone());
+            side.failed = Some(e.duplicate());
             e
         })
     }
@@ -160,7 +171,7 @@ impl<C: Custom> Chain<C> {
         let Some(i) = end.checked_sub(1) else {
             return k(frame);
         };
-        let own = |e| annotate(e, &format!("extension {} (#{i}) decode", self.names[i]));
+        let own = |e| annotate(e, &detail!("extension {} (#{i}) decode", self.names[i]));
         self.members[i].decode(frame, max_size, own, |out| self.decode_from(i, out, max_size, k))
     }
 }
@@ -170,14 +181,17 @@ fn check_reserved_bits(f: &Frame<'_>) -> Result<()> {
     if !(f.rsv1 || f.rsv2 || f.rsv3) {
         return Ok(());
     }
-    let bits: Vec<&str> = [(f.rsv1, "RSV1"), (f.rsv2, "RSV2"), (f.rsv3, "RSV3")]
-        .iter()
-        .filter(|b| b.0)
-        .map(|b| b.1)
-        .collect();
-    Err(Error::protocol(format!(
-        "reserved bit {} set on an incoming frame (opcode {}) and no negotiated extension uses it",
-        bits.join(", "),
+    let bits = match (f.rsv1, f.rsv2, f.rsv3) {
+        (true, true, true) => "RSV1, RSV2, RSV3",
+        (true, true, false) => "RSV1, RSV2",
+        (true, false, true) => "RSV1, RSV3",
+        (true, false, false) => "RSV1",
+        (false, true, true) => "RSV2, RSV3",
+        (false, true, false) => "RSV2",
+        _ => "RSV3",
+    };
+    Err(Error::protocol(detail!(
+        "reserved bit {bits} set on an incoming frame (opcode {}) and no negotiated extension uses it",
         f.opcode
     )))
 }

@@ -6,31 +6,43 @@
 use crate::config::Config;
 use crate::error::Result;
 use crate::extension::{Agreed, PerMessageDeflate};
+use crate::fallible;
 use crate::framework::member::Member;
 use crate::framework::traits::{ClientFactory, Custom, ServerFactory};
 use crate::header::{Param, ParamRef};
 use crate::negotiate::{self, NAME};
-use crate::params::StaticParam;
+use crate::params::{Params4, StaticParam};
 
-fn owned(params: &[StaticParam]) -> Vec<Param> {
-    params
-        .iter()
-        .map(|p| Param {
-            name: p.name.to_string_lossy().into_owned(),
-            value: p.value.map(|v| v.to_string_lossy().into_owned()),
-        })
-        .collect()
+fn owned(params: &[StaticParam]) -> Result<Vec<Param>> {
+    let mut out = fallible::vec_with_capacity(params.len())?;
+    for p in params {
+        out.push(Param {
+            name: fallible::lossy_string(p.name.to_bytes())?,
+            value: match p.value {
+                Some(v) => Some(fallible::lossy_string(v.to_bytes())?),
+                None => None,
+            },
+        });
+    }
+    Ok(out)
 }
 
 fn names<C: Custom>(accepted: &[Member<C>]) -> Result<Vec<String>> {
-    accepted.iter().map(Member::name).collect()
+    let mut out = fallible::vec_with_capacity(accepted.len())?;
+    for m in accepted {
+        out.push(m.name()?);
+    }
+    Ok(out)
 }
 
-fn name_refs(names: &[String]) -> Vec<&[u8]> {
-    names.iter().map(|n| n.as_bytes()).collect()
+fn name_refs(names: &[String]) -> Result<Vec<&[u8]>> {
+    let mut out = fallible::vec_with_capacity(names.len())?;
+    out.extend(names.iter().map(|n| n.as_bytes()));
+    Ok(out)
 }
 
 /// The client factory: a config's offer and the client rules of RFC 7692 section 7.1.
+#[derive(Clone)]
 pub struct ClientDeflateFactory {
     config: Config,
 }
@@ -47,13 +59,13 @@ impl<C: Custom> ClientFactory<C> for ClientDeflateFactory {
     }
 
     fn get_request_params(&self) -> Result<Vec<Param>> {
-        Ok(owned(&negotiate::client_request_params(&self.config)))
+        owned(&negotiate::client_request_params(&self.config))
     }
 
     fn process_response_params(&self, params: &[ParamRef<'_>], accepted: &[Member<C>]) -> Result<Member<C>> {
         let names = names(accepted)?;
-        let agreed = negotiate::client_process_response(&self.config, params, &name_refs(&names))?;
-        Ok(Member::deflate(PerMessageDeflate::for_config(agreed, &self.config)?))
+        let agreed = negotiate::client_process_response(&self.config, params, &name_refs(&names)?)?;
+        Member::deflate(PerMessageDeflate::for_config(agreed, &self.config)?)
     }
 }
 
@@ -73,13 +85,9 @@ impl ServerDeflateFactory {
     }
 
     /// The response parameters and what was agreed for one offer.
-    pub fn negotiate<C: Custom>(
-        &self,
-        params: &[ParamRef<'_>],
-        accepted: &[Member<C>],
-    ) -> Result<(Vec<StaticParam>, Agreed)> {
+    pub fn negotiate<C: Custom>(&self, params: &[ParamRef<'_>], accepted: &[Member<C>]) -> Result<(Params4, Agreed)> {
         let names = names(accepted)?;
-        negotiate::server_process_request(&self.config, params, &name_refs(&names))
+        negotiate::server_process_request(&self.config, params, &name_refs(&names)?)
     }
 
     /// The extension for what was agreed, with this factory's settings.
@@ -99,6 +107,6 @@ impl<C: Custom> ServerFactory<C> for ServerDeflateFactory {
         accepted: &[Member<C>],
     ) -> Result<(Vec<Param>, Member<C>)> {
         let (response, agreed) = self.negotiate(params, accepted)?;
-        Ok((owned(&response), Member::deflate(self.extension(agreed)?)))
+        Ok((owned(&response)?, Member::deflate(self.extension(agreed)?)?))
     }
 }

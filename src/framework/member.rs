@@ -3,6 +3,7 @@
 //! takes the lock of its own side only, so a chain of native members
 //! encodes on one thread while it decodes on another.
 
+use crate::error::ErrorKind;
 use std::sync::{Mutex, MutexGuard};
 
 use crate::error::{Error, Result};
@@ -19,8 +20,8 @@ pub enum Member<C> {
 }
 
 impl<C: Custom> Member<C> {
-    pub fn deflate(ext: PerMessageDeflate) -> Member<C> {
-        Member::Deflate(Box::new(ext))
+    pub fn deflate(ext: PerMessageDeflate) -> Result<Member<C>> {
+        Ok(Member::Deflate(crate::fallible::try_box(ext)?))
     }
 
     pub fn custom(ext: C) -> Member<C> {
@@ -30,8 +31,8 @@ impl<C: Custom> Member<C> {
     /// The extension's name (a custom one is asked under its lock).
     pub fn name(&self) -> Result<String> {
         Ok(match self {
-            Member::Deflate(_) => NAME.to_owned(),
-            Member::Custom(c) => lock(c, "extension")?.name().to_owned(),
+            Member::Deflate(_) => crate::fallible::string(NAME)?,
+            Member::Custom(c) => crate::fallible::string(lock(c, "extension")?.name())?,
         })
     }
 
@@ -77,5 +78,5 @@ fn then<R>(out: Result<Frame<'_>>, own: impl Fn(Error) -> Error, k: impl FnOnce(
 }
 
 fn custom<C>(c: &Mutex<C>) -> Result<MutexGuard<'_, C>> {
-    lock(c, "extension").map_err(|_| Error::Internal("a custom extension failed internally earlier".into()))
+    lock(c, "extension").map_err(|_| Error::Fixed(ErrorKind::Internal, "a custom extension failed internally earlier"))
 }

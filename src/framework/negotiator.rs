@@ -16,42 +16,57 @@
 //! its own rules against them (duplicates, ordering).
 
 use crate::error::{Error, Result};
+use crate::fallible::{self, detail};
 use crate::framework::chain::{annotate, Chain};
 use crate::framework::traits::{check_name, check_params, ClientFactory, Custom, ServerFactory};
 use crate::header::{self, Element, Param};
 
 fn build_element(name: &str, params: &[Param]) -> Result<String> {
-    let refs: Vec<_> = params.iter().map(Param::as_ref).collect();
+    let mut refs = fallible::vec_with_capacity(params.len())?;
+    refs.extend(params.iter().map(Param::as_ref));
     header::build(name.as_bytes(), &refs)
 }
 
-fn describe(element: &Element) -> String {
-    let params: Vec<String> = element
-        .params
-        .iter()
-        .map(|p| match &p.value {
-            Some(v) => format!("{}={v}", p.name),
-            None => p.name.clone(),
-        })
-        .collect();
-    format!("name = {}, params = [{}]", element.name, params.join(", "))
+/// Appends `part` to a list joined with `sep`.
+fn join_push(out: &mut String, sep: &str, part: &str) -> Result<()> {
+    if !out.is_empty() {
+        fallible::push_str(out, sep)?;
+    }
+    fallible::push_str(out, part)
+}
+
+/// An element for an error message, without allocating.
+struct Describe<'a>(&'a Element);
+
+impl std::fmt::Display for Describe<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "name = {}, params = [", self.0.name)?;
+        for (i, p) in self.0.params.iter().enumerate() {
+            let sep = if i == 0 { "" } else { ", " };
+            match &p.value {
+                Some(v) => write!(f, "{sep}{}={v}", p.name)?,
+                None => write!(f, "{sep}{}", p.name)?,
+            }
+        }
+        f.write_str("]")
+    }
 }
 
 /// Client: the whole Sec-WebSocket-Extensions request value, one element
 /// per factory in order (name and `get_request_params`), joined with ", ".
 /// Empty when there is no factory: send no header then.
 pub fn client_request_header<C>(factories: &[Box<dyn ClientFactory<C>>]) -> Result<String> {
-    let mut elements = Vec::with_capacity(factories.len());
+    let mut value = String::new();
     for (i, f) in factories.iter().enumerate() {
-        let who = format!("client factory {} (#{i})", f.name());
+        let who = detail!("client factory {} (#{i})", f.name());
         check_name(&who, f.name())?;
         let params = f
             .get_request_params()
-            .map_err(|e| annotate(e, &format!("{who} get_request_params")))?;
-        check_params(&format!("{who} get_request_params"), &params)?;
-        elements.push(build_element(f.name(), &params)?);
+            .map_err(|e| annotate(e, &detail!("{who} get_request_params")))?;
+        check_params(&detail!("{who} get_request_params"), &params)?;
+        join_push(&mut value, ", ", &build_element(f.name(), &params)?)?;
     }
-    Ok(elements.join(", "))
+    Ok(value)
 }
 
 /// Client: processes the server's whole response value (empty when the
@@ -64,31 +79,35 @@ pub fn client_process_response<C: Custom>(
     let elements = header::parse(response)?;
     let mut chain = Chain::new();
     for element in &elements {
-        let params = element.param_refs();
-        let mut declined = Vec::new();
+        let params = element.param_refs()?;
+        // Why each factory declined, for the error message (best effort:
+        // what does not fit in memory is left out).
+        let mut declined = String::new();
         let mut accepted = false;
         for (i, f) in factories.iter().enumerate().filter(|(_, f)| f.name() == element.name) {
-            let who = format!("client factory {} (#{i})", f.name());
+            let who = detail!("client factory {} (#{i})", f.name());
             match f.process_response_params(&params, chain.members()) {
                 Ok(ext) => {
-                    check_name(&format!("the extension {who} returned"), &ext.name()?)?;
+                    check_name(&detail!("the extension {who} returned"), &ext.name()?)?;
                     chain.push(ext)?;
                     accepted = true;
                     break;
                 }
-                Err(Error::Negotiation(reason)) => declined.push(reason),
-                Err(e) => return Err(annotate(e, &format!("{who} process_response_params"))),
+                Err(Error::Negotiation(reason)) => {
+                    let _ = join_push(&mut declined, "; ", &reason);
+                }
+                Err(e) => return Err(annotate(e, &detail!("{who} process_response_params"))),
             }
         }
         if !accepted {
             let why = if declined.is_empty() {
                 String::new()
             } else {
-                format!(" ({})", declined.join("; "))
+                detail!(" ({declined})")
             };
-            return Err(Error::negotiation(format!(
+            return Err(Error::negotiation(detail!(
                 "unsupported extension: {}{why}",
-                describe(element)
+                Describe(element)
             )));
         }
     }
@@ -108,30 +127,26 @@ pub fn server_process_request<C: Custom>(
         return Ok((None, chain));
     }
     let elements = header::parse(request)?;
-    let mut response = Vec::new();
+    let mut response = String::new();
     for element in &elements {
-        let params = element.param_refs();
+        let params = element.param_refs()?;
         for (i, f) in factories.iter().enumerate().filter(|(_, f)| f.name() == element.name) {
-            let who = format!("server factory {} (#{i})", f.name());
+            let who = detail!("server factory {} (#{i})", f.name());
             match f.process_request_params(&params, chain.members()) {
                 Ok((response_params, ext)) => {
-                    check_name(&format!("the extension {who} returned"), &ext.name()?)?;
-                    check_params(&format!("{who} process_request_params"), &response_params)?;
-                    response.push(build_element(&element.name, &response_params)?);
+                    check_name(&detail!("the extension {who} returned"), &ext.name()?)?;
+                    check_params(&detail!("{who} process_request_params"), &response_params)?;
+                    join_push(&mut response, ", ", &build_element(&element.name, &response_params)?)?;
                     chain.push(ext)?;
                     break;
                 }
                 // Declined: the next factory, then the next offer.
                 Err(Error::Negotiation(_)) => {}
-                Err(e) => return Err(annotate(e, &format!("{who} process_request_params"))),
+                Err(e) => return Err(annotate(e, &detail!("{who} process_request_params"))),
             }
         }
     }
-    let value = if response.is_empty() {
-        None
-    } else {
-        Some(response.join(", "))
-    };
+    let value = if response.is_empty() { None } else { Some(response) };
     Ok((value, chain))
 }
 

@@ -7,6 +7,7 @@
 
 use crate::error::{Error, Result};
 use crate::extension::Frame;
+use crate::fallible::detail;
 use crate::framework::member::Member;
 use crate::header::{is_token, Param, ParamRef};
 
@@ -63,14 +64,14 @@ pub trait ServerFactory<C>: Send {
 pub fn check_params(who: &str, params: &[Param]) -> Result<()> {
     for p in params {
         if !is_token(p.name.as_bytes()) {
-            return Err(Error::invalid(format!(
+            return Err(Error::invalid(detail!(
                 "{who} returned parameter name {:?}, which is not a token",
                 p.name
             )));
         }
         if let Some(v) = &p.value {
             if !is_token(v.as_bytes()) {
-                return Err(Error::invalid(format!(
+                return Err(Error::invalid(detail!(
                     "{who} returned value {v:?} for parameter {}, which is not a token",
                     p.name
                 )));
@@ -83,7 +84,7 @@ pub fn check_params(who: &str, params: &[Param]) -> Result<()> {
 /// Checks a name a factory or an extension reports.
 pub fn check_name(who: &str, name: &str) -> Result<()> {
     if !is_token(name.as_bytes()) {
-        return Err(Error::invalid(format!("{who} has name {name:?}, which is not a token")));
+        return Err(Error::invalid(detail!("{who} has name {name:?}, which is not a token")));
     }
     Ok(())
 }

@@ -8,7 +8,7 @@
 //! below only run when C code calls them itself (a factory of its own that
 //! delegates to the built-in one, or a vtable call on a view).
 
-use std::collections::BTreeMap;
+use crate::error::ErrorKind;
 use std::ffi::{c_int, c_void};
 use std::sync::{Mutex, OnceLock};
 
@@ -73,7 +73,10 @@ fn export(member: Member<ForeignExtension>) -> Result<pmd_extension_instance, Er
             vtable: &DEFLATE_VTABLE.0,
             state: Box::into_raw(ext).cast(),
         }),
-        Member::Custom(_) => Err(Error::Internal("a built-in factory made a custom extension".into())),
+        Member::Custom(_) => Err(Error::Fixed(
+            ErrorKind::Internal,
+            "a built-in factory made a custom extension",
+        )),
     }
 }
 
@@ -125,12 +128,17 @@ unsafe fn accepted_views(
     // SAFETY: forwarded caller guarantee.
     let list = unsafe { array(accepted, n, "accepted") }?;
     // SAFETY: as above; views are never destroyed.
-    list.iter().map(|&i| unsafe { adopt(i, false, "accepted") }).collect()
+    let mut out = crate::fallible::vec_with_capacity(list.len())?;
+    for &i in list {
+        // SAFETY: as above.
+        out.push(unsafe { adopt(i, false, "accepted") }?);
+    }
+    Ok(out)
 }
 
 /// A response handed to C: interned, so that it lives as long as the
 /// program (there are at most 324 different ones).
-fn static_response(list: &[StaticParam]) -> (*const pmd_param, usize) {
+fn static_response(list: &[StaticParam]) -> Result<(*const pmd_param, usize), Error> {
     struct Interned(Vec<(Vec<StaticParam>, Box<[pmd_param]>)>);
     // SAFETY: the pointers inside point at static strings only.
     unsafe impl Send for Interned {}
@@ -140,12 +148,17 @@ fn static_response(list: &[StaticParam]) -> (*const pmd_param, usize) {
     let i = match table.0.iter().position(|(k, _)| k == list) {
         Some(i) => i,
         None => {
-            table.0.push((list.to_vec(), list.iter().map(static_param).collect()));
+            let mut key = crate::fallible::vec_with_capacity(list.len())?;
+            key.extend_from_slice(list);
+            let mut params = crate::fallible::vec_with_capacity(list.len())?;
+            params.extend(list.iter().map(static_param));
+            // Exact capacity: into_boxed_slice does not reallocate.
+            crate::fallible::push(&mut table.0, (key, params.into_boxed_slice()))?;
             table.0.len() - 1
         }
     };
     // The boxed slice never moves or goes away.
-    (slice_ptr(&table.0[i].1), list.len())
+    Ok((slice_ptr(&table.0[i].1), list.len()))
 }
 
 type GetRequestParamsFn = FnOf<pmd_get_request_params_callback>;
@@ -156,27 +169,38 @@ type ProcessRequestFn = FnOf<pmd_process_request_params_callback>;
 /// has destroyed or taken yet, and whether each is a client's: how a
 /// negotiator recognises a built-in factory (function addresses are not
 /// reliable for that).
-static BUILTINS: Mutex<BTreeMap<usize, bool>> = Mutex::new(BTreeMap::new());
+/// (A list, not a map: a map's insertion cannot report a failed
+/// allocation.)
+static BUILTINS: Mutex<Vec<(usize, bool)>> = Mutex::new(Vec::new());
 
-fn builtins() -> std::sync::MutexGuard<'static, BTreeMap<usize, bool>> {
+fn builtins() -> std::sync::MutexGuard<'static, Vec<(usize, bool)>> {
     BUILTINS.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Records user data a built-in factory function gives out.
-fn give_out<T>(user: *mut T, client: bool) -> *mut c_void {
-    builtins().insert(user as usize, client);
-    user.cast()
+/// Records user data a built-in factory function gives out; out of
+/// memory, the caller still owns it.
+fn give_out<T>(user: *mut T, client: bool) -> Result<*mut c_void, Error> {
+    crate::fallible::push(&mut builtins(), (user as usize, client))?;
+    Ok(user.cast())
+}
+
+/// Whether `user` is user data given out by a built-in factory function,
+/// of the right role, and not yet taken back.
+fn is_given_out(user: *mut c_void, client: bool) -> bool {
+    builtins().contains(&(user as usize, client))
 }
 
 /// Takes back user data given out by a built-in factory function, if
 /// `user` is that, of the right role.
 fn take_back(user: *mut c_void, client: bool) -> bool {
-    let mut map = builtins();
-    if map.get(&(user as usize)) == Some(&client) {
-        map.remove(&(user as usize));
-        return true;
+    let mut list = builtins();
+    match list.iter().position(|&e| e == (user as usize, client)) {
+        Some(i) => {
+            list.swap_remove(i);
+            true
+        }
+        None => false,
     }
-    false
 }
 
 /// The user data of a built-in client factory: the Rust factory and its
@@ -261,8 +285,8 @@ unsafe extern "C" fn builtin_server_process_request_params(
             )
         };
         let (list, agreed) = factory.negotiate(&params, &accepted)?;
-        let ext = export(Member::deflate(factory.extension(agreed)?))?;
-        (*response, *n_response) = static_response(&list);
+        let ext = export(Member::deflate(factory.extension(agreed)?)?)?;
+        (*response, *n_response) = static_response(&list)?;
         *out = ext;
         Ok(())
     }) as c_int
@@ -279,7 +303,9 @@ unsafe extern "C" fn builtin_server_destroy(user: *mut c_void) {
 ///
 /// # Safety
 /// `f` is handed over (its user data is the negotiator's from now on).
-pub(super) unsafe fn native_client(f: &pmd_client_factory) -> Option<Box<dyn ClientFactory<ForeignExtension>>> {
+pub(super) unsafe fn native_client(
+    f: &pmd_client_factory,
+) -> Result<Option<Box<dyn ClientFactory<ForeignExtension>>>, Error> {
     // A factory of the caller's own that delegates to the built-in one
     // keeps its callbacks. (A function address may differ between codegen
     // units: then the factory runs through C, which is slower, not wrong.)
@@ -288,13 +314,18 @@ pub(super) unsafe fn native_client(f: &pmd_client_factory) -> Option<Box<dyn Cli
         .is_some_and(|p| std::ptr::fn_addr_eq(p, builtin_client_process_response_params as ProcessResponseFn))
         && f.get_request_params
             .is_some_and(|p| std::ptr::fn_addr_eq(p, builtin_client_get_request_params as GetRequestParamsFn));
-    if !ours || !take_back(f.user, true) {
-        return None;
+    if !ours || !is_given_out(f.user, true) {
+        return Ok(None);
     }
     // SAFETY: given out as a BuiltinClient by
-    // pmd_client_factory_permessage_deflate, and taken back once.
-    let b = unsafe { Box::from_raw(f.user.cast::<BuiltinClient>()) };
-    Some(Box::new(b.factory))
+    // pmd_client_factory_permessage_deflate and not yet taken back.
+    let b = unsafe { &*f.user.cast::<BuiltinClient>() };
+    // The new box first: out of memory, the caller still owns `user`.
+    let native = crate::fallible::try_box(b.factory.clone())?;
+    take_back(f.user, true);
+    // SAFETY: as above; taken back once, here.
+    unsafe { free_handle(f.user.cast::<BuiltinClient>()) };
+    Ok(Some(native))
 }
 
 /// As `native_client`, for server factories.
@@ -326,7 +357,7 @@ pub(super) unsafe fn native_server(f: &pmd_server_factory) -> Option<Box<dyn Ser
 /// `out->destroy(out->user)`. `cfg` is not referenced afterwards.
 ///
 /// Results: PMD_OK; PMD_ERR_NULL_POINTER when cfg or out is NULL (nothing
-/// is written).
+/// is written); PMD_ERR_OUT_OF_MEMORY (nothing is written).
 ///
 /// # Safety
 /// `cfg` is NULL or a live config; `out` is NULL or writable.
@@ -338,18 +369,21 @@ pub unsafe extern "C" fn pmd_client_factory_permessage_deflate(
     guard!(|| {
         // SAFETY: forwarded caller guarantees.
         let (cfg, out) = unsafe { (req(cfg, "cfg")?, req_mut(out, "out")?) };
-        let request = negotiate::client_request_params(&cfg.inner)
-            .iter()
-            .map(static_param)
-            .collect();
+        let params = negotiate::client_request_params(&cfg.inner);
+        let mut request = crate::fallible::vec_with_capacity(params.len())?;
+        request.extend(params.iter().map(static_param));
         let user = into_handle(BuiltinClient {
             factory: ClientDeflateFactory::new(cfg.inner.clone()),
             request,
-        });
+        })?;
+        let user = give_out(user, true).inspect_err(|_| {
+            // SAFETY: just made, given to no one.
+            unsafe { free_handle(user) }
+        })?;
         *out = pmd_client_factory {
             size: std::mem::size_of::<pmd_client_factory>(),
             name: c"permessage-deflate".as_ptr(),
-            user: give_out(user, true),
+            user,
             get_request_params: Some(builtin_client_get_request_params),
             process_response_params: Some(builtin_client_process_response_params),
             destroy: Some(builtin_client_destroy),
@@ -368,7 +402,7 @@ pub unsafe extern "C" fn pmd_client_factory_permessage_deflate(
 /// Results: PMD_OK; PMD_ERR_NULL_POINTER; PMD_ERR_INVALID_ARGUMENT for a
 /// config a server cannot use (client_max_window_bits =
 /// PMD_WINDOW_BITS_NO_VALUE, or require_client_max_window_bits without
-/// client_max_window_bits).
+/// client_max_window_bits); PMD_ERR_OUT_OF_MEMORY (nothing is written).
 ///
 /// # Safety
 /// `cfg` is NULL or a live config; `out` is NULL or writable.
@@ -380,11 +414,15 @@ pub unsafe extern "C" fn pmd_server_factory_permessage_deflate(
     guard!(|| {
         // SAFETY: forwarded caller guarantees.
         let (cfg, out) = unsafe { (req(cfg, "cfg")?, req_mut(out, "out")?) };
-        let user = into_handle(ServerDeflateFactory::new(cfg.inner.clone())?);
+        let user = into_handle(ServerDeflateFactory::new(cfg.inner.clone())?)?;
+        let user = give_out(user, false).inspect_err(|_| {
+            // SAFETY: just made, given to no one.
+            unsafe { free_handle(user) }
+        })?;
         *out = pmd_server_factory {
             size: std::mem::size_of::<pmd_server_factory>(),
             name: c"permessage-deflate".as_ptr(),
-            user: give_out(user, false),
+            user,
             process_request_params: Some(builtin_server_process_request_params),
             destroy: Some(builtin_server_destroy),
         };

@@ -3,12 +3,13 @@
 //! checks and copies of what a callback returns (its result code, names,
 //! parameters), and of the parameters handed to it.
 
+use crate::fallible::detail;
 use std::cell::Cell;
 use std::ffi::{c_char, c_int, CStr, CString};
 
 use crate::error::{Error, ErrorKind};
 use crate::ffi::header::pmd_param;
-use crate::ffi::{LastError, LAST_ERROR};
+use crate::ffi::LAST_ERROR;
 use crate::header::{is_token, Param, ParamRef, MAX_PARAMS};
 
 thread_local! {
@@ -44,23 +45,30 @@ pub(super) fn refuse_reentry() -> Result<(), Error> {
 
 /// Runs a callback. The last-error detail it records (the built-in
 /// extension's, or a nested pmd_* call's) is returned, and the caller's own
-/// detail is put back (in the same place, so pointers to it stay valid).
+/// detail is put back unchanged (the same string, so pointers to it stay
+/// valid).
 pub(super) fn call<R>(f: impl FnOnce() -> R) -> (R, String) {
     // try_with: during thread exit (a handle freed from a thread-exit
     // destructor) the thread-locals may be gone; nothing to save then.
+    // The buffer is fixed: its bytes are saved and put back, so pointers
+    // to it stay valid and nothing is allocated for the caller's detail.
     let saved = LAST_ERROR
-        .try_with(|e| std::mem::replace(&mut *e.borrow_mut(), LastError::EMPTY))
+        .try_with(|e| std::mem::replace(&mut *e.borrow_mut(), [0; super::super::LAST_ERROR_CAP]))
         .ok();
     let r = {
         let _inside = InCallback::enter();
         f()
     };
-    let inner = match saved {
-        Some(saved) => LAST_ERROR
-            .try_with(|e| std::mem::replace(&mut *e.borrow_mut(), saved).to_text())
-            .unwrap_or_default(),
-        None => String::new(),
-    };
+    let inner = LAST_ERROR
+        .try_with(|e| match saved {
+            Some(saved) => std::mem::replace(&mut *e.borrow_mut(), saved),
+            None => *e.borrow(),
+        })
+        .ok();
+    let inner = inner.map_or(String::new(), |b| {
+        let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+        crate::fallible::lossy_string(&b[..end]).unwrap_or_default()
+    });
     (r, inner)
 }
 
@@ -70,14 +78,14 @@ pub(super) fn callback_error(rc: c_int, who: &str, inner: &str) -> Error {
     let detail = if inner.is_empty() {
         String::new()
     } else {
-        format!(" ({inner})")
+        detail!(" ({inner})")
     };
     match ErrorKind::from_code(rc) {
         Some(kind) => Error::new(
             kind,
-            format!("{who} failed with {}{detail}", kind.name().to_string_lossy()),
+            detail!("{who} failed with {}{detail}", kind.name().to_string_lossy()),
         ),
-        None => Error::invalid(format!("{who} returned {rc}, which is not a pmd_result")),
+        None => Error::invalid(detail!("{who} returned {rc}, which is not a pmd_result")),
     }
 }
 
@@ -87,23 +95,23 @@ pub(super) fn callback_error(rc: c_int, who: &str, inner: &str) -> Error {
 /// `p` is NULL or a NUL-terminated string.
 pub(super) unsafe fn token_name(p: *const c_char, who: &str) -> Result<String, Error> {
     if p.is_null() {
-        return Err(Error::invalid(format!("{who} has a NULL name")));
+        return Err(Error::invalid(detail!("{who} has a NULL name")));
     }
     // SAFETY: non-NULL and NUL-terminated per the caller.
     let b = unsafe { CStr::from_ptr(p) }.to_bytes();
-    token(b, &format!("{who} has name"))
+    token(b, &detail!("{who} has name"))
 }
 
 /// `b` as a string when it is a token; otherwise INVALID_ARGUMENT, the
 /// message starting with `what`.
 fn token(b: &[u8], what: &str) -> Result<String, Error> {
     if !is_token(b) {
-        return Err(Error::invalid(format!(
+        return Err(Error::invalid(detail!(
             "{what} {:?}, which is not a token",
-            String::from_utf8_lossy(b)
+            crate::fallible::Lossy(b)
         )));
     }
-    Ok(String::from_utf8_lossy(b).into_owned())
+    crate::fallible::lossy_string(b)
 }
 
 /// Reads parameters a callback returned: at most MAX_PARAMS, names and
@@ -117,12 +125,12 @@ pub(super) unsafe fn callback_params(p: *const pmd_param, n: usize, who: &str) -
         return Ok(Vec::new());
     }
     if n > MAX_PARAMS {
-        return Err(Error::invalid(format!(
+        return Err(Error::invalid(detail!(
             "{who} returned {n} parameters, more than {MAX_PARAMS}"
         )));
     }
     if p.is_null() {
-        return Err(Error::invalid(format!(
+        return Err(Error::invalid(detail!(
             "{who} returned a NULL parameter array with {n} parameters"
         )));
     }
@@ -130,24 +138,23 @@ pub(super) unsafe fn callback_params(p: *const pmd_param, n: usize, who: &str) -
     let list = unsafe { std::slice::from_raw_parts(p, n) };
     let read = |ptr: *const c_char, len: usize, what: String| -> Result<String, Error> {
         if ptr.is_null() {
-            return Err(Error::invalid(format!("{who} returned a NULL {what}")));
+            return Err(Error::invalid(detail!("{who} returned a NULL {what}")));
         }
         // SAFETY: non-NULL; the caller guarantees len readable bytes.
         let b = unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) };
-        token(b, &format!("{who} returned {what}"))
+        token(b, &detail!("{who} returned {what}"))
     };
-    list.iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let name = read(p.name, p.name_len, format!("parameter #{i} name"))?;
-            let value = if p.value.is_null() {
-                None
-            } else {
-                Some(read(p.value, p.value_len, format!("value of parameter {name}"))?)
-            };
-            Ok(Param { name, value })
-        })
-        .collect()
+    let mut out = crate::fallible::vec_with_capacity(list.len())?;
+    for (i, p) in list.iter().enumerate() {
+        let name = read(p.name, p.name_len, detail!("parameter #{i} name"))?;
+        let value = if p.value.is_null() {
+            None
+        } else {
+            Some(read(p.value, p.value_len, detail!("value of parameter {name}"))?)
+        };
+        out.push(Param { name, value });
+    }
+    Ok(out)
 }
 
 /// Parameters handed to a callback: NUL-terminated copies, valid while
@@ -161,13 +168,19 @@ impl CParams {
     pub(super) fn new(params: &[ParamRef<'_>]) -> Result<CParams, Error> {
         let mut storage = Vec::new();
         let mut keep = |b: &[u8]| -> Result<(*const c_char, usize), Error> {
-            let c = CString::new(b).map_err(|_| Error::Internal("NUL byte in a parsed parameter".into()))?;
+            // A copy with its NUL, allocated fallibly; exact, so that
+            // CString takes it as it is.
+            let mut v = crate::fallible::vec_with_capacity(b.len() + 1)?;
+            v.extend_from_slice(b);
+            v.push(0);
+            let c = CString::from_vec_with_nul(v)
+                .map_err(|_| Error::Fixed(ErrorKind::Internal, "NUL byte in a parsed parameter"))?;
             // The CString's buffer does not move when the Vec grows.
             let p = (c.as_ptr(), b.len());
-            storage.push(c);
+            crate::fallible::push(&mut storage, c)?;
             Ok(p)
         };
-        let mut list = Vec::with_capacity(params.len());
+        let mut list = crate::fallible::vec_with_capacity(params.len())?;
         for p in params {
             let (name, name_len) = keep(p.name)?;
             let (value, value_len) = match p.value {

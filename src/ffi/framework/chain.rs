@@ -3,6 +3,7 @@
 //! permessage-deflate members and C extensions side by side.
 
 use crate::error::Error;
+use crate::fallible::detail;
 use crate::ffi::frame::{self, pmd_frame};
 use crate::ffi::{free_handle, guard, guard_value, into_handle, pmd_result, req, req_mut};
 use crate::framework::Chain;
@@ -15,7 +16,7 @@ use super::pmd_extension_instance;
 pub struct pmd_chain(Chain<ForeignExtension>);
 
 /// Creates a chain handle for negotiated extensions.
-pub(super) fn new_chain(chain: Chain<ForeignExtension>) -> *mut pmd_chain {
+pub(super) fn new_chain(chain: Chain<ForeignExtension>) -> Result<*mut pmd_chain, Error> {
     into_handle(pmd_chain(chain))
 }
 
@@ -30,7 +31,8 @@ pub(super) fn new_chain(chain: Chain<ForeignExtension>) -> *mut pmd_chain {
 ///
 /// Results: PMD_OK; PMD_ERR_NULL_POINTER (chain, in, out, or in->data with
 /// len > 0); the result an extension's encode returned (pmd_last_error
-/// names the extension and its position); PMD_ERR_INVALID_ARGUMENT when an
+/// names the extension and its position), PMD_ERR_OUT_OF_MEMORY among
+/// them; PMD_ERR_INVALID_ARGUMENT when an
 /// encode callback returned bad data (PMD_OK without writing the frame,
 /// NULL data with len > 0, an opcode above 15) or a value that is not a
 /// pmd_result, for a concurrent encode call, or from inside a callback.
@@ -71,8 +73,8 @@ pub unsafe extern "C" fn pmd_chain_encode(
 /// pmd_chain_free; never free it.
 ///
 /// Results: PMD_OK; PMD_ERR_NULL_POINTER (nothing changes); the result an
-/// extension's decode returned (pmd_result_close_code gives the close code
-/// to send); PMD_ERR_PROTOCOL for a reserved bit left set;
+/// extension's decode returned, PMD_ERR_OUT_OF_MEMORY among them
+/// (pmd_result_close_code gives the close code to send); PMD_ERR_PROTOCOL for a reserved bit left set;
 /// PMD_ERR_INVALID_ARGUMENT for bad data from a decode callback, a
 /// concurrent decode call, or a call from inside a callback. Errors from
 /// the extensions and the reserved-bit check are sticky: every later
@@ -160,7 +162,7 @@ pub unsafe extern "C" fn pmd_chain_get(
         let (chain, out) = unsafe { (req(chain, "chain")?, req_mut(out, "out")?) };
         let members = chain.0.members();
         let member = members.get(index).ok_or_else(|| {
-            Error::invalid(format!(
+            Error::invalid(detail!(
                 "index {index} out of range: the chain has {} extensions",
                 members.len()
             ))

@@ -2,6 +2,7 @@
 //! pointers and user data a C caller handed in, called through `callbacks`
 //! and checked before anything they return is used.
 
+use crate::fallible::detail;
 use std::ffi::c_void;
 
 use crate::error::Error;
@@ -42,7 +43,11 @@ impl Drop for User {
 
 /// The C views of the extensions accepted before.
 fn views(accepted: &[Member<ForeignExtension>]) -> Result<Vec<pmd_extension_instance>, Error> {
-    accepted.iter().map(view).collect()
+    let mut out = crate::fallible::vec_with_capacity(accepted.len())?;
+    for m in accepted {
+        out.push(view(m)?);
+    }
+    Ok(out)
 }
 
 /// The instance a factory callback's `*out` starts as: none.
@@ -66,7 +71,7 @@ impl ClientFactory<ForeignExtension> for CClientFactory {
     }
 
     fn get_request_params(&self) -> Result<Vec<Param>, Error> {
-        let who = format!("client factory {} get_request_params", self.name);
+        let who = detail!("client factory {} get_request_params", self.name);
         let (mut params, mut n): (*const pmd_param, usize) = (std::ptr::null(), 0);
         let f = self.get_request_params;
         // SAFETY: the factory's callback with its user pointer and two
@@ -85,7 +90,7 @@ impl ClientFactory<ForeignExtension> for CClientFactory {
         params: &[ParamRef<'_>],
         accepted: &[Member<ForeignExtension>],
     ) -> Result<Member<ForeignExtension>, Error> {
-        let who = format!("client factory {} process_response_params", self.name);
+        let who = detail!("client factory {} process_response_params", self.name);
         let cparams = CParams::new(params)?;
         let views = views(accepted)?;
         let mut out = no_instance();
@@ -126,7 +131,7 @@ impl ServerFactory<ForeignExtension> for CServerFactory {
         params: &[ParamRef<'_>],
         accepted: &[Member<ForeignExtension>],
     ) -> Result<(Vec<Param>, Member<ForeignExtension>), Error> {
-        let who = format!("server factory {} process_request_params", self.name);
+        let who = detail!("server factory {} process_request_params", self.name);
         let cparams = CParams::new(params)?;
         let views = views(accepted)?;
         let mut out = no_instance();

@@ -2,6 +2,7 @@
 //! the C view of any member: what C factories see in their accepted lists
 //! and what pmd_chain_get returns.
 
+use crate::fallible::detail;
 use std::ffi::c_void;
 
 use crate::error::Error;
@@ -55,20 +56,20 @@ pub(super) unsafe fn adopt(
     }
     // SAFETY: NULL or live per the caller.
     let Some(vt) = (unsafe { inst.vtable.as_ref() }) else {
-        return Err(Error::invalid(format!(
+        return Err(Error::invalid(detail!(
             "{who} gave an extension instance with a NULL vtable"
         )));
     };
     let checked = (|| {
         check_size::<pmd_extension_vtable>(vt.size, "pmd_extension_vtable")?;
         // SAFETY: a vtable's name is NULL or NUL-terminated (header).
-        let name = unsafe { token_name(vt.name, &format!("the extension {who} gave")) }?;
+        let name = unsafe { token_name(vt.name, &detail!("the extension {who} gave")) }?;
         let encode = vt
             .encode
-            .ok_or_else(|| Error::invalid(format!("extension {name} has no encode callback")))?;
+            .ok_or_else(|| Error::invalid(detail!("extension {name} has no encode callback")))?;
         let decode = vt
             .decode
-            .ok_or_else(|| Error::invalid(format!("extension {name} has no decode callback")))?;
+            .ok_or_else(|| Error::invalid(detail!("extension {name} has no decode callback")))?;
         Ok((name, encode, decode))
     })();
     match checked {
@@ -118,18 +119,18 @@ impl ForeignExtension {
         let (rc, inner) = call(|| f(slot.as_c()));
         let out = slot.normalised();
         // Built only on an error: this runs for every frame.
-        let who = || format!("extension {} {op}", self.name);
+        let who = || detail!("extension {} {op}", self.name);
         if rc != 0 {
             return Err(callback_error(rc, &who(), &inner));
         }
         if out.opcode == UNWRITTEN {
-            return Err(Error::invalid(format!(
+            return Err(Error::invalid(detail!(
                 "{} returned PMD_OK without writing its output frame",
                 who()
             )));
         }
         if out.opcode > 15 {
-            return Err(Error::invalid(format!(
+            return Err(Error::invalid(detail!(
                 "{} returned opcode {}, which does not fit in 4 bits",
                 who(),
                 out.opcode
@@ -137,7 +138,7 @@ impl ForeignExtension {
         }
         let data = match (out.data.is_null(), out.len) {
             (true, 0) => &[][..],
-            (true, len) => return Err(Error::invalid(format!("{} returned NULL data with len {len}", who()))),
+            (true, len) => return Err(Error::invalid(detail!("{} returned NULL data with len {len}", who()))),
             // SAFETY: non-NULL; the callback's contract keeps len bytes
             // valid until the next call on this side, which needs &mut self.
             (false, len) => unsafe { std::slice::from_raw_parts(out.data, len) },

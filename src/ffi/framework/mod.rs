@@ -17,6 +17,7 @@
 //! natively, and the vtable of its C views); `negotiator` and `chain` are
 //! the two handles.
 
+use crate::fallible::detail;
 use std::ffi::{c_char, c_int, c_void};
 
 use crate::error::Error;
@@ -237,7 +238,7 @@ pub(super) type FnOf<T> = <T as Callback>::Fn;
 fn check_size<T>(size: usize, what: &str) -> Result<(), Error> {
     let want = std::mem::size_of::<T>();
     if size < want {
-        return Err(Error::invalid(format!(
+        return Err(Error::invalid(detail!(
             "{what}.size is {size}; set it to sizeof({what}) ({want} in this version)"
         )));
     }

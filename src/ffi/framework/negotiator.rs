@@ -1,6 +1,7 @@
 //! The negotiator (`pmd_negotiator`): an ordered list of client and
 //! server factories, and the three negotiations it runs for C.
 
+use crate::fallible::try_box_with;
 use std::ffi::c_char;
 use std::sync::Mutex;
 
@@ -31,6 +32,17 @@ struct Factories {
     added_client: Vec<bool>,
 }
 
+impl Factories {
+    /// Room for one more factory in every list, so that adding one cannot
+    /// fail half-way.
+    fn reserve_one(&mut self) -> Result<(), crate::error::Error> {
+        let oom = |_| crate::fallible::oom("out of memory adding a factory");
+        self.clients.try_reserve(1).map_err(oom)?;
+        self.servers.try_reserve(1).map_err(oom)?;
+        self.added_client.try_reserve(1).map_err(oom)
+    }
+}
+
 impl Drop for Factories {
     /// Factories go in reverse order of addition, clients and servers
     /// interleaved as they were added.
@@ -45,14 +57,17 @@ impl Drop for Factories {
     }
 }
 
-/// Creates an empty negotiator. Returns NULL only when out of memory. Free
-/// it with pmd_negotiator_free. Chains it produced do not refer to it.
+/// Creates an empty negotiator. Returns NULL only when out of memory
+/// (pmd_last_error then says so). Free it with pmd_negotiator_free.
+/// Chains it produced do not refer to it.
 #[no_mangle]
 pub extern "C" fn pmd_negotiator_new() -> *mut pmd_negotiator {
+    let func = crate::ffi::fn_name!();
     guard_value(std::ptr::null_mut(), || {
-        into_handle(pmd_negotiator {
+        let made = into_handle(pmd_negotiator {
             inner: Mutex::new(Factories::default()),
-        })
+        });
+        crate::ffi::handle_or_null(func, made)
     })
 }
 
@@ -85,7 +100,8 @@ pub unsafe extern "C" fn pmd_negotiator_free(neg: *mut pmd_negotiator) {
 /// Results: PMD_OK; PMD_ERR_NULL_POINTER when neg, factory,
 /// get_request_params or process_response_params is NULL;
 /// PMD_ERR_INVALID_ARGUMENT when the name is NULL or not a token, or when
-/// called from inside a callback. Thread-safe.
+/// called from inside a callback; PMD_ERR_OUT_OF_MEMORY (nothing is added
+/// and the caller still owns `factory->user`). Thread-safe.
 ///
 /// # Safety
 /// `neg` is NULL or a live negotiator; `factory` is NULL or valid, with a
@@ -110,10 +126,13 @@ pub unsafe extern "C" fn pmd_negotiator_add_client(
         // SAFETY: the name is NULL or NUL-terminated per the caller.
         let name = unsafe { token_name(f.name, "the client factory") }?;
         let mut inner = lock(&neg.inner, "negotiator")?;
+        inner.reserve_one()?;
         // SAFETY: a factory with the built-in callbacks was filled by
         // pmd_client_factory_permessage_deflate and is handed over here.
-        let factory = unsafe { native_client(f) }.unwrap_or_else(|| {
-            Box::new(CClientFactory {
+        let factory: Box<dyn ClientFactory<ForeignExtension>> = match unsafe { native_client(f) }? {
+            Some(native) => native,
+            // The user pointer is taken over only once the box exists.
+            None => try_box_with(|| CClientFactory {
                 name,
                 user: User {
                     ptr: f.user,
@@ -121,8 +140,8 @@ pub unsafe extern "C" fn pmd_negotiator_add_client(
                 },
                 get_request_params: get,
                 process_response_params: process,
-            })
-        });
+            })?,
+        };
         inner.clients.push(factory);
         inner.added_client.push(true);
         Ok(())
@@ -135,8 +154,9 @@ pub unsafe extern "C" fn pmd_negotiator_add_client(
 ///
 /// Results: PMD_OK; PMD_ERR_NULL_POINTER when neg, factory or
 /// process_request_params is NULL; PMD_ERR_INVALID_ARGUMENT when the name
-/// is NULL or not a token, or when called from inside a callback.
-/// Thread-safe.
+/// is NULL or not a token, or when called from inside a callback;
+/// PMD_ERR_OUT_OF_MEMORY (nothing is added and the caller still owns
+/// `factory->user`). Thread-safe.
 ///
 /// # Safety
 /// As for pmd_negotiator_add_client.
@@ -156,17 +176,20 @@ pub unsafe extern "C" fn pmd_negotiator_add_server(
         // SAFETY: the name is NULL or NUL-terminated per the caller.
         let name = unsafe { token_name(f.name, "the server factory") }?;
         let mut inner = lock(&neg.inner, "negotiator")?;
+        inner.reserve_one()?;
         // SAFETY: as in pmd_negotiator_add_client.
-        let factory = unsafe { native_server(f) }.unwrap_or_else(|| {
-            Box::new(CServerFactory {
+        let factory: Box<dyn ServerFactory<ForeignExtension>> = match unsafe { native_server(f) } {
+            Some(native) => native,
+            // The user pointer is taken over only once the box exists.
+            None => try_box_with(|| CServerFactory {
                 name,
                 user: User {
                     ptr: f.user,
                     destroy: f.destroy,
                 },
                 process_request_params: process,
-            })
-        });
+            })?,
+        };
         inner.servers.push(factory);
         inner.added_client.push(false);
         Ok(())
@@ -185,7 +208,8 @@ pub unsafe extern "C" fn pmd_negotiator_add_server(
 /// (buf NULL with cap 0 asks for it); PMD_ERR_INVALID_ARGUMENT when a
 /// callback returned bad parameters (NULL array with n > 0, more than 1024,
 /// a name or value that is not a token) or when called from inside a
-/// callback; a callback's own error result. Thread-safe.
+/// callback; PMD_ERR_OUT_OF_MEMORY; a callback's own error result.
+/// Thread-safe.
 ///
 /// # Safety
 /// `neg` is NULL or live; `buf` is NULL or has `cap` writable bytes;
@@ -225,8 +249,9 @@ pub unsafe extern "C" fn pmd_negotiator_client_offer(
 /// (unknown extension, or every factory declined): the client must fail
 /// the WebSocket connection; PMD_ERR_INVALID_ARGUMENT when a callback
 /// returned a bad instance (NULL vtable, a name that is not a token, a
-/// missing encode or decode) or when called from inside a callback; any
-/// other result a callback returned. On every failure, the extensions
+/// missing encode or decode) or when called from inside a callback;
+/// PMD_ERR_OUT_OF_MEMORY; any other result a callback returned. On every
+/// failure, the extensions
 /// accepted so far are destroyed (last first) and *chain is unchanged.
 /// Thread-safe.
 ///
@@ -247,7 +272,7 @@ pub unsafe extern "C" fn pmd_negotiator_client_accept(
         // SAFETY: as above; NULL means the header was absent.
         let response = unsafe { bytes(response, len, "response", true) }?;
         let accepted = framework::client_process_response(&lock(&neg.inner, "negotiator")?.clients, response)?;
-        *chain = new_chain(accepted);
+        *chain = new_chain(accepted)?;
         Ok(())
     })
 }
@@ -270,9 +295,9 @@ pub unsafe extern "C" fn pmd_negotiator_client_accept(
 /// HTTP 400); PMD_ERR_BUFFER_TOO_SMALL with *out_len the length needed:
 /// the accepted extensions are destroyed and calling again renegotiates;
 /// PMD_ERR_INVALID_ARGUMENT when a callback returned bad data or when
-/// called from inside a callback; any other result a callback returned. On
-/// every failure, the extensions accepted so far are destroyed (last
-/// first) and *chain is unchanged. Thread-safe.
+/// called from inside a callback; PMD_ERR_OUT_OF_MEMORY; any other result
+/// a callback returned. On every failure, the extensions accepted so far
+/// are destroyed (last first) and *chain is unchanged. Thread-safe.
 ///
 /// # Safety
 /// Pointers are NULL or valid for the stated lengths.
@@ -302,7 +327,7 @@ pub unsafe extern "C" fn pmd_negotiator_server_negotiate(
         // On a too-small buffer, `accepted` is dropped here: destroyed.
         // SAFETY: forwarded caller guarantees.
         unsafe { write_str(value.unwrap_or_default().as_bytes(), buf, cap, out_len) }?;
-        *chain = new_chain(accepted);
+        *chain = new_chain(accepted)?;
         Ok(())
     })
 }
