@@ -3,12 +3,11 @@
 //! The two sides share nothing but a memory counter, so a writer thread and
 //! a reader thread may each own one.
 
-use crate::error::ErrorKind;
-use crate::fallible::detail;
 use std::sync::{Mutex, MutexGuard};
 
 use crate::config::{CompressSettings, Config};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
+use crate::fallible::detail;
 use crate::limit::{Bound, MessageLimit};
 use crate::lock::lock_side;
 use crate::params::check_window_bits;
@@ -22,10 +21,9 @@ pub const OP_PING: u8 = 9;
 pub const OP_PONG: u8 = 10;
 
 /// The empty stored block that ends every flushed message (RFC 7692 7.2.1).
+const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 /// Last frames up to this size are inflated together with the tail.
 const JOIN_MAX: usize = 512;
-
-const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 /// Buffers above this size are shrunk when a much smaller frame follows.
 const SHRINK_ABOVE: usize = 64 * 1024;
 

@@ -139,7 +139,7 @@ fuzz_target!(|data: &[u8]| {
 
     let mut joined = Vec::new();
     for e in &elements {
-        let refs = e.param_refs();
+        let refs = e.param_refs().expect("memory for the parameter views");
         let built = header::build(e.name.as_bytes(), &refs).expect("a parsed element always rebuilds");
         assert_eq!(c_build(e), built.as_bytes(), "C and core builds differ");
         let back = header::parse(built.as_bytes()).expect("a built element parses");

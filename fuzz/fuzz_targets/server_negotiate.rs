@@ -202,7 +202,7 @@ fn params_level(cfg_spec: &CfgSpec, params: &[ParamSpec], accepted: &[Vec<u8>], 
             }
         }
         let parsed = pmdeflate::header::parse(&built).expect("response params parse");
-        let refs = parsed[0].param_refs();
+        let refs = parsed[0].param_refs().expect("memory for the parameter views");
         pmdeflate::params::extract(&refs, false).expect("response params are valid for a client");
         negotiated(ext);
     }
