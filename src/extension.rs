@@ -22,8 +22,6 @@ pub const OP_PONG: u8 = 10;
 
 /// The empty stored block that ends every flushed message (RFC 7692 7.2.1).
 const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
-/// Last frames up to this size are inflated together with the tail.
-const JOIN_MAX: usize = 512;
 /// Buffers above this size are shrunk when a much smaller frame follows.
 const SHRINK_ABOVE: usize = 64 * 1024;
 
@@ -404,20 +402,7 @@ impl Decoder {
             ));
         };
         let end = consumed.saturating_add(frame.data.len());
-        // A small last frame whose sender stripped the tail goes to zlib
-        // with the tail in one call, which saves a second inflate call per
-        // small message. If the data ends with a final (BFINAL) block, feed
-        // stops there and the tail is not inflated, as below.
-        let joined_tail = frame.fin && frame.data.len() <= JOIN_MAX && !frame.data.ends_with(&TAIL);
-        if joined_tail {
-            let mut joined = [0u8; JOIN_MAX + TAIL.len()];
-            let n = frame.data.len();
-            joined[..n].copy_from_slice(frame.data);
-            joined[n..n + TAIL.len()].copy_from_slice(&TAIL);
-            self.feed(&joined[..n + TAIL.len()], consumed, bound, true)?;
-        } else {
-            self.feed(frame.data, consumed, bound, false)?;
-        }
+        self.feed(frame.data, consumed, bound)?;
         if let DecodeState::Compressed { consumed, .. } = &mut self.state {
             *consumed = end;
         }
@@ -427,8 +412,8 @@ impl Decoder {
         if !frame.fin {
             return Ok(());
         }
-        if !joined_tail && !self.inflater.as_deref().is_some_and(Inflater::at_block_boundary) {
-            self.feed(&TAIL, end, bound, false)?;
+        if !self.inflater.as_deref().is_some_and(Inflater::at_block_boundary) {
+            self.feed(&TAIL, end, bound)?;
         }
         if !self.inflater.as_deref().is_some_and(Inflater::at_block_boundary) {
             return Err(Error::corrupt(detail!(
@@ -439,10 +424,8 @@ impl Decoder {
     }
 
     /// Inflates `input`, which starts at byte `offset` of the message's
-    /// compressed data, into buf. `appended_tail`: input ends with a tail
-    /// that feed appended, which is dropped if a final block ends just
-    /// before it.
-    fn feed(&mut self, mut input: &[u8], mut offset: usize, bound: Bound, appended_tail: bool) -> Result<()> {
+    /// compressed data, into buf.
+    fn feed(&mut self, mut input: &[u8], mut offset: usize, bound: Bound) -> Result<()> {
         // Room for one byte past the bound tells "exactly the bound" (fine)
         // from "more" (too big) without inflating further; NO_LIMIT stays.
         let limit = bound.bytes.saturating_add(1);
@@ -497,9 +480,6 @@ impl Decoder {
                     }
                     if let DecodeState::Compressed { ended, .. } = &mut self.state {
                         *ended = true;
-                    }
-                    if appended_tail && input.len() - used == TAIL.len() {
-                        return Ok(());
                     }
                 }
             }
