@@ -402,20 +402,11 @@ impl Decoder {
             ));
         };
         let end = consumed.saturating_add(frame.data.len());
-        self.feed(frame.data, consumed, bound)?;
+        self.feed(frame.data, consumed, bound, frame.fin)?;
         if let DecodeState::Compressed { consumed, .. } = &mut self.state {
             *consumed = end;
         }
-        // The sender stripped the tail of the empty block that ends the
-        // message, and it goes back on. A stream already between blocks
-        // (closed by BFINAL, or from a sender that kept the tail) needs none.
-        if !frame.fin {
-            return Ok(());
-        }
-        if !self.inflater.as_deref().is_some_and(Inflater::at_block_boundary) {
-            self.feed(&TAIL, end, bound)?;
-        }
-        if !self.inflater.as_deref().is_some_and(Inflater::at_block_boundary) {
+        if frame.fin && !self.inflater.as_deref().is_some_and(Inflater::at_block_boundary) {
             return Err(Error::corrupt(detail!(
                 "invalid DEFLATE data at input byte {end}: the message ends inside a DEFLATE block"
             )));
@@ -424,8 +415,12 @@ impl Decoder {
     }
 
     /// Inflates `input`, which starts at byte `offset` of the message's
-    /// compressed data, into buf.
-    fn feed(&mut self, mut input: &[u8], mut offset: usize, bound: Bound) -> Result<()> {
+    /// compressed data, into buf. With `last` (the message's final frame),
+    /// the tail of the empty block that ends a message, which the sender
+    /// stripped, goes back on after it, unless the stream already stands
+    /// between blocks (closed by BFINAL, or from a sender that kept the
+    /// tail).
+    fn feed(&mut self, mut input: &[u8], mut offset: usize, bound: Bound, mut last: bool) -> Result<()> {
         // Room for one byte past the bound tells "exactly the bound" (fine)
         // from "more" (too big) without inflating further; NO_LIMIT stays.
         let limit = bound.bytes.saturating_add(1);
@@ -440,7 +435,14 @@ impl Decoder {
                 self.inflater.insert(crate::fallible::try_box(i)?)
             }
         };
-        while !input.is_empty() {
+        loop {
+            if input.is_empty() {
+                if !last || inflater.at_block_boundary() {
+                    return Ok(());
+                }
+                input = &TAIL;
+                last = false;
+            }
             let DecodeState::Compressed { ended, .. } = self.state else {
                 return Err(Error::Fixed(
                     ErrorKind::Internal,
@@ -486,7 +488,6 @@ impl Decoder {
             input = &input[used..];
             offset += used;
         }
-        Ok(())
     }
 }
 

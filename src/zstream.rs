@@ -253,6 +253,20 @@ impl Stream {
         })
     }
 
+    /// The error for an inflate call that returned `ret`, at input byte
+    /// `at` of the frame.
+    #[cold]
+    fn inflate_error(&self, ret: c_int, at: usize) -> Error {
+        match ret {
+            z::Z_DATA_ERROR => Error::corrupt(detail!("invalid DEFLATE data at input byte {at}: {}", self.msg())),
+            z::Z_NEED_DICT => Error::corrupt(detail!(
+                "invalid DEFLATE data at input byte {at}: stream needs a preset dictionary"
+            )),
+            z::Z_MEM_ERROR => Error::Fixed(ErrorKind::OutOfMemory, "out of memory while inflating"),
+            _ => Error::Internal(detail!("inflate failed (code {ret}): {}", self.msg())),
+        }
+    }
+
     /// zlib's message for the last error, if any.
     fn msg(&self) -> &str {
         if self.strm.msg.is_null() {
@@ -313,6 +327,25 @@ fn spare(out: &mut Vec<u8>, want: usize, limit: usize) -> Result<usize> {
 /// A raw deflate stream.
 pub struct Deflater {
     s: Stream,
+    /// Whether a frame may be compressed and flushed in one deflate call
+    /// (any level but 0: see `compress_sync`).
+    one_call: bool,
+}
+
+/// Inputs up to this size get room for their worst case up front and are
+/// compressed in one call; larger ones reuse room already there, or take
+/// the three-call path (their buffer grows from the caller's hint instead
+/// of to their worst case).
+const ONE_CALL_RESERVE_MAX: usize = 4096;
+
+/// Room that certainly holds `len` input bytes deflated and sync-flushed
+/// in one call, at any level from 1 and any memLevel: a block of stored
+/// data costs at most 5 bytes more than its input, every block holds at
+/// least 128 input bytes (memLevel 1's symbol buffer), the empty stored
+/// block of the flush at most 6 more, and zlib's manual asks for more than
+/// 6 bytes to spare so that the flush completes.
+fn one_call_room(len: usize) -> usize {
+    len.saturating_add(len >> 3).saturating_add(64)
 }
 
 // SAFETY: the stream owns its zlib state exclusively; zlib streams may move
@@ -343,7 +376,10 @@ impl Deflater {
         if ret != z::Z_OK {
             return Err(init_error("deflate", ret));
         }
-        Ok(Deflater { s })
+        Ok(Deflater {
+            s,
+            one_call: settings.level != 0,
+        })
     }
 
     /// A new stream whose window is `history` (a compacted stream's), so
@@ -383,11 +419,29 @@ impl Deflater {
 
     /// Compresses all of `input` and flushes with `Z_SYNC_FLUSH`, appending
     /// to `out`; the output ends on a byte boundary with `00 00 ff ff`.
-    /// Like websockets (Python's `compress()` then `flush()`), the input
-    /// goes in with `Z_NO_FLUSH` first, so the bytes are websockets'
-    /// even for empty frames and stored blocks. `hint` is the output size
-    /// expected; the buffer grows from there.
+    /// The bytes are websockets' (Python's `compress()` then `flush()`):
+    /// with room for the worst case, one `Z_SYNC_FLUSH` call gives them,
+    /// since from level 1 zlib compresses a frame the same whether it
+    /// arrives with or without the flush; otherwise, and for level 0
+    /// (whose stored blocks depend on the flush) and empty frames (a flush
+    /// right after a flush writes nothing), the input goes in with
+    /// `Z_NO_FLUSH` first. `hint` is the output size expected; the buffer
+    /// grows from there.
     pub fn compress_sync(&mut self, input: &[u8], out: &mut Vec<u8>, hint: usize) -> Result<()> {
+        if self.one_call && !input.is_empty() && input.len() <= c_uint::MAX as usize / 2 {
+            let room = one_call_room(input.len());
+            if out.capacity() - out.len() >= room || input.len() <= ONE_CALL_RESERVE_MAX {
+                out.try_reserve(room)
+                    .map_err(|_| crate::fallible::oom("out of memory growing an output buffer"))?;
+                return self.run(input, z::Z_SYNC_FLUSH, out, room);
+            }
+        }
+        self.compress_in_steps(input, out, hint)
+    }
+
+    /// `compress_sync` for any input and room: `Z_NO_FLUSH`, `Z_BLOCK`,
+    /// then `Z_SYNC_FLUSH`.
+    fn compress_in_steps(&mut self, input: &[u8], out: &mut Vec<u8>, hint: usize) -> Result<()> {
         let mut rest = input;
         loop {
             let take = rest.len().min(c_uint::MAX as usize);
@@ -544,41 +598,20 @@ impl Inflater {
         offset: usize,
         hint: usize,
     ) -> Result<(usize, InflateStatus)> {
-        let mut consumed = 0;
-        loop {
-            let rest = &input[consumed..];
-            let take = rest.len().min(c_uint::MAX as usize);
-            let (used, status) = self.inflate_chunk(&rest[..take], out, limit, offset + consumed, hint)?;
-            consumed += used;
-            if status != InflateStatus::NeedInput || consumed == input.len() {
-                return Ok((consumed, status));
-            }
-        }
-    }
-
-    fn inflate_chunk(
-        &mut self,
-        chunk: &[u8],
-        out: &mut Vec<u8>,
-        limit: usize,
-        offset: usize,
-        hint: usize,
-    ) -> Result<(usize, InflateStatus)> {
         let strm = &mut *self.s.strm;
-        strm.next_in = chunk.as_ptr() as *mut u8;
-        strm.avail_in = chunk.len() as c_uint;
-        let result = loop {
+        // Input beyond what one call takes (c_uint) goes in as zlib
+        // consumes the rest; `given` counts what it was handed.
+        let mut given = input.len().min(c_uint::MAX as usize);
+        strm.next_in = input.as_ptr() as *mut u8;
+        strm.avail_in = given as c_uint;
+        let status = loop {
             if out.len() >= limit {
-                break Ok(InflateStatus::LimitReached);
+                break InflateStatus::LimitReached;
             }
-            let avail = match spare(out, hint, limit) {
-                Ok(n) => n,
-                Err(e) => break Err(e),
-            };
             // zlib checks a distance against the window plus what this call
             // has written; in strict mode small calls keep that close to the
             // agreed window.
-            let avail = avail.min(self.max_out_per_call);
+            let avail = spare(out, hint, limit)?.min(self.max_out_per_call);
             // SAFETY: out has `avail` bytes of spare capacity after len.
             strm.next_out = unsafe { out.as_mut_ptr().add(out.len()) };
             strm.avail_out = avail as c_uint;
@@ -592,41 +625,27 @@ impl Inflater {
             }
             // SAFETY: zlib initialised exactly `written` bytes after len.
             unsafe { out.set_len(out.len() + written) };
-            let at = offset + chunk.len() - strm.avail_in as usize;
             match ret {
-                z::Z_STREAM_END => break Ok(InflateStatus::StreamEnd),
+                z::Z_STREAM_END => break InflateStatus::StreamEnd,
                 z::Z_OK | z::Z_BUF_ERROR if strm.avail_in == 0 && strm.avail_out != 0 => {
-                    break Ok(InflateStatus::NeedInput)
+                    if given == input.len() {
+                        break InflateStatus::NeedInput;
+                    }
+                    let more = (input.len() - given).min(c_uint::MAX as usize);
+                    strm.next_in = input[given..].as_ptr() as *mut u8;
+                    strm.avail_in = more as c_uint;
+                    given += more;
                 }
                 z::Z_OK => {}
                 z::Z_BUF_ERROR if strm.avail_out == 0 => {}
-                z::Z_DATA_ERROR => {
-                    break Err(Error::corrupt(detail!(
-                        "invalid DEFLATE data at input byte {at}: {}",
-                        self.s.msg()
-                    )))
-                }
-                z::Z_NEED_DICT => {
-                    break Err(Error::corrupt(detail!(
-                        "invalid DEFLATE data at input byte {at}: stream needs a preset dictionary"
-                    )))
-                }
-                z::Z_MEM_ERROR => break Err(Error::Fixed(ErrorKind::OutOfMemory, "out of memory while inflating")),
                 _ => {
-                    break Err(Error::Internal(detail!(
-                        "inflate failed (code {ret}): {}",
-                        self.s.msg()
-                    )))
+                    let at = offset + given - strm.avail_in as usize;
+                    return Err(self.s.inflate_error(ret, at));
                 }
             }
         };
-        let strm = &mut *self.s.strm;
-        let used = chunk.len() - strm.avail_in as usize;
-        strm.next_in = std::ptr::null_mut();
-        strm.next_out = std::ptr::null_mut();
-        strm.avail_in = 0;
-        strm.avail_out = 0;
-        result.map(|status| (used, status))
+        // zlib reads next_in and next_out only inside inflate calls.
+        Ok((given - strm.avail_in as usize, status))
     }
 
     /// True when the last inflate call stopped between two DEFLATE blocks
@@ -868,6 +887,77 @@ mod boundary_tests {
             assert_eq!((used, status), (compressed.len(), InflateStatus::NeedInput));
             assert_eq!(out, message);
             assert!(i.at_block_boundary(), "size {size}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod one_call_tests {
+    use super::*;
+
+    /// Text-like or random bytes, from a fixed seed.
+    fn sample(len: usize, seed: u64, text: bool) -> Vec<u8> {
+        let words: [&[u8]; 6] = [
+            b"{\"price\":",
+            b"\"symbol\":\"ABC\",",
+            b" the ",
+            b"12.5",
+            b"window",
+            b"},",
+        ];
+        let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        let mut out = Vec::with_capacity(len + 16);
+        while out.len() < len {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            if text {
+                out.extend_from_slice(words[(x % 6) as usize]);
+            } else {
+                out.push(x as u8);
+            }
+        }
+        out.truncate(len);
+        out
+    }
+
+    /// The one-call path writes exactly the bytes of Z_NO_FLUSH, Z_BLOCK,
+    /// Z_SYNC_FLUSH (websockets' compress-then-flush) at every level from 1,
+    /// memLevel, strategy and window, frame after frame of one kept stream,
+    /// around zlib's lookahead (262 bytes) and the 4 KiB reserve limit.
+    #[test]
+    fn one_call_writes_the_bytes_of_compress_then_flush() {
+        let counter = MemoryCounter::try_new().unwrap();
+        let sizes = [
+            1, 2, 5, 100, 261, 262, 263, 300, 1000, 4095, 4096, 4097, 9000, 0, 3, 70_000, 17,
+        ];
+        for level in [-1, 1, 2, 3, 4, 5, 6, 7, 8, 9] {
+            for mem_level in [1, 2, 5, 8, 9] {
+                for strategy in 0..=crate::config::STRATEGY_MAX {
+                    for window_bits in [9, 12, 15] {
+                        let settings = CompressSettings {
+                            level,
+                            mem_level,
+                            strategy,
+                        };
+                        let mut fast = Deflater::new(window_bits, &settings, &counter).unwrap();
+                        let mut steps = Deflater::new(window_bits, &settings, &counter).unwrap();
+                        let (mut a, mut b) = (Vec::new(), Vec::new());
+                        for (k, &size) in sizes.iter().enumerate() {
+                            let input = sample(size, k as u64 + 1, k % 3 != 2);
+                            a.clear();
+                            b.clear();
+                            fast.compress_sync(&input, &mut a, 64).unwrap();
+                            steps.compress_in_steps(&input, &mut b, 64).unwrap();
+                            assert!(
+                                a == b,
+                                "level {level} memLevel {mem_level} strategy {strategy} window {window_bits} frame {k} ({size} B)"
+                            );
+                            assert!(a.ends_with(&[0, 0, 0xff, 0xff]));
+                        }
+                    }
+                }
+            }
         }
     }
 }
