@@ -197,18 +197,23 @@ impl Error {
         Error::new(self.kind(), detail)
     }
 
+    #[cold]
     pub fn invalid(msg: impl IntoDetail) -> Self {
         Error::InvalidArgument(msg.into_detail())
     }
+    #[cold]
     pub fn syntax(msg: impl IntoDetail) -> Self {
         Error::HeaderSyntax(msg.into_detail())
     }
+    #[cold]
     pub fn negotiation(msg: impl IntoDetail) -> Self {
         Error::Negotiation(msg.into_detail())
     }
+    #[cold]
     pub fn protocol(msg: impl IntoDetail) -> Self {
         Error::Protocol(msg.into_detail())
     }
+    #[cold]
     pub fn corrupt(msg: impl IntoDetail) -> Self {
         Error::CorruptData(msg.into_detail())
     }

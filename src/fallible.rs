@@ -134,6 +134,7 @@ impl Write for Count {
 /// `format!`, except that when memory runs out the result is empty instead
 /// of the process aborting. For error details: an error must be reportable
 /// even then (the C boundary then reports the result's name alone).
+#[cold]
 pub fn format(args: fmt::Arguments<'_>) -> String {
     if let Some(s) = args.as_str() {
         return string(s).unwrap_or_default();
