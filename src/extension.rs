@@ -224,6 +224,28 @@ impl Encoder {
     }
 }
 
+/// What goes into the inflater after a frame's data: the tail of the
+/// empty block that ends every message (RFC 7692 section 7.2.2), which the
+/// sender stripped, goes back on after the final frame, unless the data
+/// already completes the message: a sender that kept the tail, or closed
+/// the stream with a BFINAL block at the very end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tail {
+    /// Nothing: not the message's final frame.
+    None,
+    /// The tail, unless the stream already stands between two blocks: for
+    /// a final frame that is empty or ends with ff, as a sender that kept
+    /// the tail sends it (zlib's stripped flush never ends with ff: its
+    /// last byte holds the empty block's header and zero padding).
+    IfOpen,
+    /// The tail, unless a BFINAL block closed the stream at the end of the
+    /// data.
+    Always,
+    /// As `Always`, with the tail already in the input, as its last 4
+    /// bytes (a small final frame, inflated in one call with its tail).
+    Joined,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum DecodeState {
     Idle,
@@ -401,8 +423,21 @@ impl Decoder {
                 "inflating outside a compressed message",
             ));
         };
-        let end = consumed.saturating_add(frame.data.len());
-        self.feed(frame.data, consumed, bound, frame.fin)?;
+        let data = frame.data;
+        let end = consumed.saturating_add(data.len());
+        let tail = match data.last() {
+            _ if !frame.fin => Tail::None,
+            None | Some(0xff) => Tail::IfOpen,
+            Some(_) => Tail::Always,
+        };
+        // A small final frame goes in with the tail after it, copied into
+        // one input: one inflate call instead of two.
+        match (tail, data.len()) {
+            (Tail::Always, 0..=124) => self.feed_joined::<128>(data, consumed, bound)?,
+            (Tail::Always, 125..=508) => self.feed_joined::<512>(data, consumed, bound)?,
+            (Tail::Always, 509..=1020) => self.feed_joined::<1024>(data, consumed, bound)?,
+            _ => self.feed(data, consumed, bound, tail)?,
+        }
         if let DecodeState::Compressed { consumed, .. } = &mut self.state {
             *consumed = end;
         }
@@ -414,13 +449,19 @@ impl Decoder {
         Ok(())
     }
 
+    /// `feed` of a final frame of at most N - 4 bytes followed by the tail,
+    /// as one input.
+    fn feed_joined<const N: usize>(&mut self, data: &[u8], offset: usize, bound: Bound) -> Result<()> {
+        let mut joined = [0u8; N];
+        let len = data.len() + TAIL.len();
+        joined[..data.len()].copy_from_slice(data);
+        joined[data.len()..len].copy_from_slice(&TAIL);
+        self.feed(&joined[..len], offset, bound, Tail::Joined)
+    }
+
     /// Inflates `input`, which starts at byte `offset` of the message's
-    /// compressed data, into buf. With `last` (the message's final frame),
-    /// the tail of the empty block that ends a message, which the sender
-    /// stripped, goes back on after it, unless the stream already stands
-    /// between blocks (closed by BFINAL, or from a sender that kept the
-    /// tail).
-    fn feed(&mut self, mut input: &[u8], mut offset: usize, bound: Bound, mut last: bool) -> Result<()> {
+    /// compressed data, into buf, then the tail as `tail` says.
+    fn feed(&mut self, mut input: &[u8], mut offset: usize, bound: Bound, mut tail: Tail) -> Result<()> {
         // Room for one byte past the bound tells "exactly the bound" (fine)
         // from "more" (too big) without inflating further; NO_LIMIT stays.
         let limit = bound.bytes.saturating_add(1);
@@ -437,11 +478,15 @@ impl Decoder {
         };
         loop {
             if input.is_empty() {
-                if !last || inflater.at_block_boundary() {
-                    return Ok(());
+                match tail {
+                    Tail::None => return Ok(()),
+                    Tail::IfOpen if inflater.at_block_boundary() => return Ok(()),
+                    Tail::IfOpen | Tail::Always => {
+                        input = &TAIL;
+                        tail = Tail::None;
+                    }
+                    Tail::Joined => return Ok(()),
                 }
-                input = &TAIL;
-                last = false;
             }
             let DecodeState::Compressed { ended, .. } = self.state else {
                 return Err(Error::Fixed(
@@ -482,6 +527,12 @@ impl Decoder {
                     }
                     if let DecodeState::Compressed { ended, .. } = &mut self.state {
                         *ended = true;
+                    }
+                    // Closed exactly at the end of the final frame's data:
+                    // the message is complete without the tail.
+                    let rest = input.len() - used;
+                    if (tail == Tail::Always && rest == 0) || (tail == Tail::Joined && rest == TAIL.len()) {
+                        return Ok(());
                     }
                 }
             }
