@@ -184,7 +184,7 @@ impl Encoder {
             .len()
             .saturating_add(64)
             .min(self.last_len.saturating_mul(2).max(4096));
-        deflater.compress_sync(data, &mut self.buf, hint)?;
+        deflater.compress_sync(data, &mut self.buf, hint, self.settings.level)?;
         if fin {
             if self.buf.ends_with(&TAIL) {
                 self.buf.truncate(self.buf.len() - TAIL.len());

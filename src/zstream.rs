@@ -334,9 +334,6 @@ fn spare(out: &mut Vec<u8>, want: usize, limit: usize) -> Result<usize> {
 /// A raw deflate stream.
 pub struct Deflater {
     s: Stream,
-    /// Whether a frame may be compressed and flushed in one deflate call
-    /// (any level but 0: see `compress_sync`).
-    one_call: bool,
 }
 
 /// Inputs up to this size get room for their worst case up front and are
@@ -383,10 +380,7 @@ impl Deflater {
         if ret != z::Z_OK {
             return Err(init_error("deflate", ret));
         }
-        Ok(Deflater {
-            s,
-            one_call: settings.level != 0,
-        })
+        Ok(Deflater { s })
     }
 
     /// A new stream whose window is `history` (a compacted stream's), so
@@ -433,9 +427,10 @@ impl Deflater {
     /// (whose stored blocks depend on the flush) and empty frames (a flush
     /// right after a flush writes nothing), the input goes in with
     /// `Z_NO_FLUSH` first. `hint` is the output size expected; the buffer
-    /// grows from there.
-    pub fn compress_sync(&mut self, input: &[u8], out: &mut Vec<u8>, hint: usize) -> Result<()> {
-        if self.one_call && !input.is_empty() && input.len() <= c_uint::MAX as usize / 2 {
+    /// grows from there. `level` is the stream's compression level (only
+    /// whether it is 0 matters; not kept here, to keep handles small).
+    pub fn compress_sync(&mut self, input: &[u8], out: &mut Vec<u8>, hint: usize, level: i32) -> Result<()> {
+        if level != 0 && !input.is_empty() && input.len() <= c_uint::MAX as usize / 2 {
             let room = one_call_room(input.len());
             if out.capacity() - out.len() >= room || input.len() <= ONE_CALL_RESERVE_MAX {
                 out.try_reserve(room)
@@ -783,12 +778,12 @@ mod tests {
         let counter = MemoryCounter::try_new().unwrap();
         let mut d = Deflater::new(15, &CompressSettings::default(), &counter).unwrap();
         let mut out = Vec::new();
-        d.compress_sync(b"Hello", &mut out, 64).unwrap();
+        d.compress_sync(b"Hello", &mut out, 64, -1).unwrap();
         assert_eq!(out, [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00, 0x00, 0xff, 0xff]);
         // An empty frame after a flushed one is an empty stored block, as
         // websockets (compress then flush) sends it.
         out.clear();
-        d.compress_sync(b"", &mut out, 64).unwrap();
+        d.compress_sync(b"", &mut out, 64, -1).unwrap();
         assert_eq!(out, [0x00, 0x00, 0x00, 0xff, 0xff]);
     }
 
@@ -849,7 +844,7 @@ mod tests {
         let counter = MemoryCounter::try_new().unwrap();
         let mut d = Deflater::new(15, &CompressSettings::default(), &counter).unwrap();
         let mut compressed = Vec::new();
-        d.compress_sync(&vec![b'a'; 100_000], &mut compressed, 64).unwrap();
+        d.compress_sync(&vec![b'a'; 100_000], &mut compressed, 64, -1).unwrap();
         let mut i = Inflater::new(15, false, &counter).unwrap();
         let mut out = Vec::new();
         let (_, status) = i.inflate(&compressed, &mut out, 1000, 0, 64).unwrap();
@@ -886,7 +881,7 @@ mod boundary_tests {
             let mut d = Deflater::new(15, &CompressSettings::default(), &counter).unwrap();
             let mut compressed = Vec::new();
             // compress_sync ends with the whole empty stored block.
-            d.compress_sync(&message, &mut compressed, 64).unwrap();
+            d.compress_sync(&message, &mut compressed, 64, -1).unwrap();
             let mut i = Inflater::new(15, false, &counter).unwrap();
             let mut out = Vec::with_capacity(size);
             assert_eq!(out.capacity(), size);
@@ -954,7 +949,7 @@ mod one_call_tests {
                             let input = sample(size, k as u64 + 1, k % 3 != 2);
                             a.clear();
                             b.clear();
-                            fast.compress_sync(&input, &mut a, 64).unwrap();
+                            fast.compress_sync(&input, &mut a, 64, level).unwrap();
                             steps.compress_in_steps(&input, &mut b, 64).unwrap();
                             assert!(
                                 a == b,
