@@ -8,6 +8,10 @@
   memory-per-connection.png  RSS per server connection per setting: pmdeflate
                              with and without compaction, websockets and ws,
                              from bench/scale.sh (target/bench/scale.raw)
+  instructions-ratio.png     pmdeflate's instructions over the floor's, per
+                             workload and setting, from the counts
+                             bench/callgrind-all.sh writes
+                             (target/bench/callgrind.WBITS-MEMLEVEL-LEVEL-TAKEOVER.tsv)
 
 Run it with the interpreter that has matplotlib (.venv/bin/python, from
 bench/requirements.txt).
@@ -129,12 +133,44 @@ def memory(bench, out):
     return True
 
 
+def instructions(bench, out):
+    runs = []
+    for path in glob.glob(os.path.join(bench, "callgrind.*.tsv")):
+        wbits, mem, level, takeover = os.path.basename(path)[10:-4].split("-")
+        with open(path) as f:
+            ratio = {r["workload"]: int(r["pmd"]) / int(r["zlib"]) for r in csv.DictReader(f, delimiter="\t")}
+        mode = "takeover" if takeover == "1" else "no_context_takeover"
+        runs.append(((takeover == "0", int(wbits)), f"window {wbits}, memLevel {mem}, {mode}, level {level}", ratio))
+    if not runs:
+        print(f"plots.py: no {bench}/callgrind.*.tsv (bench/callgrind-all.sh writes them): no instructions plot")
+        return False
+    runs.sort()
+    fig, ax = plt.subplots(figsize=(10, 4.2))
+    width = 0.8 / len(runs)
+    for k, (_, label, ratio) in enumerate(runs):
+        xs = [i + (k - (len(runs) - 1) / 2) * width for i in range(len(WORKLOADS))]
+        bars = ax.bar(xs, [ratio.get(w, 0) for w in WORKLOADS], width, label=label)
+        ax.bar_label(bars, fmt="%.3f", fontsize=7, padding=1)
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.set_ylim(0.95, 1.05)
+    ax.set_xticks(range(len(WORKLOADS)), WORKLOADS)
+    ax.set_ylabel("instructions, pmdeflate / floor (below 1: fewer)")
+    ax.set_title("bench/callgrind-all.sh: one pass (encode, decode, check), callgrind counts")
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    path = os.path.join(out, "instructions-ratio.png")
+    fig.savefig(path, dpi=110)
+    print(f"plots.py: wrote {path}")
+    return True
+
+
 def main():
     bench = sys.argv[1] if len(sys.argv) > 1 else "target/bench"
     out = sys.argv[2] if len(sys.argv) > 2 else "docs/img"
     os.makedirs(out, exist_ok=True)
     drew = throughput(bench, out)
     drew = memory(bench, out) or drew
+    drew = instructions(bench, out) or drew
     if not drew:
         sys.exit("plots.py: nothing to plot")
 
