@@ -433,7 +433,7 @@ impl Decoder {
         // A small final frame goes in with the tail after it, copied into
         // one input: one inflate call instead of two.
         match (tail, data.len()) {
-            (Tail::Always, 0..=124) => self.feed_joined::<128>(data, consumed, bound)?,
+            (Tail::Always, 1..=124) => self.feed_joined::<128>(data, consumed, bound)?,
             (Tail::Always, 125..=508) => self.feed_joined::<512>(data, consumed, bound)?,
             (Tail::Always, 509..=1020) => self.feed_joined::<1024>(data, consumed, bound)?,
             _ => self.feed(data, consumed, bound, tail)?,
